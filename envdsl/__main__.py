@@ -1,0 +1,3 @@
+from envdsl.cli import run
+
+run()

@@ -1,0 +1,128 @@
+"""IR -> the files of one importable Python package (generated/<domain>/)."""
+
+from __future__ import annotations
+
+import json
+import pprint
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from envdsl.codegen.models import models_source_parts
+from envdsl.codegen.openai_schema import tool_schemas
+from envdsl.codegen.pybody import BodyWriter, literal, py_type, python_safe
+
+TEMPLATES = Path(__file__).with_name("templates")
+
+
+def _docstring(text: str) -> str:
+    """Spec text made safe inside a triple-quoted docstring."""
+    text = (text or "").replace("\\", "\\\\").replace('"""', '\\"\\"\\"').strip()
+    if text.endswith('"'):
+        text += " "
+    return text
+
+
+@lru_cache(maxsize=1)
+def _env() -> jinja2.Environment:
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), trim_blocks=True, lstrip_blocks=True,
+                             keep_trailing_newline=True, undefined=jinja2.StrictUndefined, autoescape=False)
+    env.filters["pyliteral"] = literal
+    env.filters["docstring"] = _docstring
+    return env
+
+
+def pydata(value: Any, indent: int = 4) -> str:
+    """JSON data as a readable, deterministic Python literal."""
+    text = pprint.pformat(value, indent=1, width=110, sort_dicts=False, compact=False)
+    pad = " " * indent
+    return text.replace("\n", "\n" + pad)
+
+
+def runtime_tables(ir: dict[str, Any]) -> dict[str, Any]:
+    """What the runtime needs to know about types: records, enums, unions, state fields."""
+    types = {
+        "records": {r["name"]: r["fields"] for r in ir["records"]},
+        "enums": {e["name"]: e["members"] for e in ir["enums"]},
+        "unions": {u["name"]: {"tag": u["tag"], "variants": {v["value"]: v["record"] for v in u["variants"]}}
+                   for u in ir["unions"]},
+    }
+    state_fields = []
+    for s in ir["state"]:
+        entry = {"name": s["name"], "kind": s["kind"], "type": s["type"]}
+        if s["kind"] == "collection":
+            entry.update({"record": s["record"], "key": s["key"]})
+        else:
+            entry.update({"default": s.get("default"), "constraints": s.get("constraints", {})})
+        state_fields.append(entry)
+    return {"types": types, "state_fields": state_fields}
+
+
+def class_name(domain: str) -> str:
+    return "".join(part[:1].upper() + part[1:] for part in domain.split("_") if part) + "Environment"
+
+
+def render_package(ir: dict[str, Any], seed: Any, source: str, package: str) -> dict[str, bytes]:
+    domain = ir["domain"]["name"]
+    fn_names = {f["name"]: python_safe(f["name"]) for f in ir["functions"] + ir["tools"]}
+    const_names = {c["name"]: "C_" + c["name"] for c in ir["consts"]}
+    functions = []
+    for kind, items in (("fn", ir["functions"]), ("tool", ir["tools"])):
+        for f in items:
+            w = BodyWriter(fn_names, const_names)
+            params = []
+            for p in f["params"]:
+                params.append(f"{w.bind(p['name'])}: {py_type(p['type'])}")
+            w.block(f["body"], 0)
+            body = w.lines
+            uses_state = any("S[" in ln or "(S," in ln for ln in body)
+            if uses_state:
+                body = ["S = db.data"] + body
+            functions.append({"py": fn_names[f["name"]], "signature": ", ".join(["db: Db"] + params),
+                              "doc": f["description"] or f"{kind} {f['name']}", "line": f["line"],
+                              "kind": f"{tool_effect(f)} tool" if kind == "tool" else "helper fn", "body": body})
+    invariants = []
+    for i, inv in enumerate(ir["invariants"], 1):
+        w = BodyWriter(fn_names, const_names)
+        code = w.expr(inv["expr"])
+        body = (["S = db.data"] if "S[" in code else []) + [f"return bool({code})"]
+        functions.append({"py": f"invariant_{i}", "signature": "db: Db", "doc": inv["description"],
+                          "line": 0, "kind": "invariant", "body": body})
+        invariants.append({"description": inv["description"], "py": f"invariant_{i}"})
+    consts = [{"py": const_names[c["name"]], "type": py_type(c["type"]), "value": literal(c["value"])}
+              for c in ir["consts"]]
+    schemas = tool_schemas(ir)
+    tables = runtime_tables(ir)
+    tools = []
+    for t in ir["tools"]:
+        params = [{"name": p["name"], "py": python_safe(p["name"]), "type": p["type"],
+                   "constraints": p.get("constraints", {}), **({"default": p["default"]} if "default" in p else {})}
+                  for p in t["params"]]
+        tools.append({"name": t["name"], "py": fn_names[t["name"]], "effect": t["effect"],
+                      "params": pydata(tuple(params), 8), "returns": pydata(t["returns"], 8)})
+    cname = class_name(domain)
+    env = _env()
+    common = {"domain": domain, "source": source, "description": ir["domain"]["description"],
+              "class_name": cname, "package": package}
+    files = {
+        "__init__.py": env.get_template("__init__.py.j2").render(
+            **common, first_tool=ir["tools"][0]["name"] if ir["tools"] else ""),
+        "tools.py": env.get_template("tools.py.j2").render(**common, consts=consts, functions=functions),
+        "models.py": env.get_template("models.py.j2").render(**common, **models_source_parts(ir)),
+        "environment.py": env.get_template("environment.py.j2").render(
+            **common, policy=ir["policy"]["text"] or "", seed_file="seed.json" if seed is not None else None,
+            generator=pydata(ir["generator"]["counts"] if ir["generator"] else None),
+            types=pydata(tables["types"]), state_fields=pydata(tables["state_fields"]), tools=tools,
+            schemas=pydata(schemas), invariants=invariants),
+        "tools.json": json.dumps(schemas, indent=2, ensure_ascii=False) + "\n",
+    }
+    out = {name: text.encode("utf-8") for name, text in files.items()}
+    if seed is not None:
+        out["seed.json"] = json.dumps(seed, ensure_ascii=False, separators=(",", ":")).encode("utf-8") + b"\n"
+    return out
+
+
+def tool_effect(f: dict[str, Any]) -> str:
+    return str(f.get("effect", ""))

@@ -1,0 +1,242 @@
+"""`envdsl compile` and `envdsl check`: specs in, checked IR and generated packages out.
+
+Each spec is parsed, checked and rendered in memory; files are written only when every
+input is error-free, each package into a temporary folder renamed into place, so a failed
+run never leaves a half-written package. A fingerprint of the inputs skips unchanged specs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from envdsl import __version__
+from envdsl import ir as IR
+from envdsl.codegen.python_package import TEMPLATES, render_package, runtime_tables
+from envdsl.jsonloc import locate
+from envdsl.lang.checker import check_module
+from envdsl.lang.diagnostics import DiagnosticBag, Span
+from envdsl.lang.parser import parse_file
+
+FINGERPRINT_FILE = ".envdsl-fingerprint"
+
+
+@dataclass
+class CompiledSpec:
+    path: Path
+    display: str
+    ir: dict[str, Any]
+    seed: Any
+    inputs: dict[str, str]  # file (relative to the spec's folder) -> sha256, spec included
+    files: dict[str, bytes] = field(default_factory=dict)
+
+    @property
+    def domain(self) -> str:
+        return str(self.ir["domain"]["name"])
+
+
+def find_specs(paths: list[str], bag: DiagnosticBag) -> list[Path]:
+    out: list[Path] = []
+    for p in paths:
+        path = Path(p)
+        if path.is_dir():
+            out.extend(sorted(x for x in path.rglob("*.env") if x.is_file()))
+        elif path.is_file():
+            out.append(path)
+        else:
+            bag.error("E0603", f"no such file or directory: {p}", p, Span(1, 1, 1, 1))
+    seen: set[Path] = set()
+    unique = []
+    for x in out:
+        r = x.resolve()
+        if r not in seen:
+            seen.add(r)
+            unique.append(x)
+    return unique
+
+
+def display_path(path: Path) -> str:
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def _toolchain_digest() -> str:
+    h = hashlib.sha256(__version__.encode())
+    root = Path(__file__).parent
+    for sub in ("codegen", "lang", "ir"):
+        for f in sorted((root / sub).rglob("*")):
+            if f.suffix in (".py", ".j2", ".lark") and f.is_file():
+                h.update(f.relative_to(root).as_posix().encode())
+                h.update(f.read_bytes())
+    return h.hexdigest()
+
+
+def check_spec(path: Path, bag: DiagnosticBag) -> CompiledSpec | None:
+    display = display_path(path)
+    module = parse_file(path, display, bag)
+    if module is None:
+        return None
+    ir = check_module(module, bag)
+    if ir is None:
+        return None
+    inputs = {path.name: _sha(path.read_bytes())}
+    # policy file
+    policy_file = ir["policy"]["file"]
+    if policy_file:
+        ppath = path.parent / policy_file
+        decl = next(d for d in module.decls if type(d).__name__ == "PolicyDecl")
+        if not ppath.is_file():
+            bag.error("E0601", f"policy file not found: {policy_file} (looked in {display_path(ppath.parent)})",
+                      display, decl.span)
+            return None
+        ir["policy"]["text"] = ppath.read_text(encoding="utf-8")
+        inputs[policy_file] = _sha(ppath.read_bytes())
+    seed = None
+    if ir["seed"] is not None:
+        decl = next(d for d in module.decls if type(d).__name__ == "SeedDecl")
+        spath = path.parent / ir["seed"]
+        if not spath.is_file():
+            bag.error("E0501", f"seed file not found: {ir['seed']} (looked in {display_path(spath.parent)})",
+                      display, decl.span)
+            return None
+        raw = spath.read_bytes()
+        inputs[ir["seed"]] = _sha(raw)
+        seed = load_seed(spath, raw, ir, bag, display, decl.span)
+        if seed is None:
+            return None
+    return CompiledSpec(path, display, ir, seed, inputs)
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def load_seed(spath: Path, raw: bytes, ir: dict[str, Any], bag: DiagnosticBag, spec_display: str,
+              decl_span: Span) -> Any:
+    from envdsl.runtime.environment import Environment
+
+    sdisplay = display_path(spath)
+    try:
+        text = raw.decode("utf-8")
+        data = json.loads(text)
+    except UnicodeDecodeError:
+        bag.error("E0607", f"{sdisplay} is not UTF-8 text", sdisplay, Span(1, 1, 1, 2))
+        return None
+    except json.JSONDecodeError as e:
+        bag.add_source(sdisplay, text)
+        bag.error("E0502", f"invalid JSON: {e.msg}", sdisplay, Span(e.lineno, e.colno, e.lineno, e.colno + 1))
+        return None
+    tables = runtime_tables(ir)
+    env_cls = type("SeedCheck", (Environment,), {"TYPES": tables["types"], "STATE_FIELDS": tables["state_fields"],
+                                                 "_schema": None})
+    errors = env_cls.state_errors(data, limit=50)
+    if errors:
+        bag.add_source(sdisplay, text)
+        for e in errors:
+            path, _, msg = e.partition(": ")
+            line, col = locate(text, path)
+            code = "E0504" if "is not a key of" in msg else "E0505" if "must equal its key" in msg else "E0503"
+            bag.error(code, f"{path}: {msg}", sdisplay, Span(line, col, line, col + 1),
+                      f"the seed must match the state declared in {spec_display}")
+        return None
+    schema = env_cls.schema()
+    return {f["name"]: schema.normalize(data[f["name"]], f["type"]) for f in tables["state_fields"]}
+
+
+def render(spec: CompiledSpec, toolchain: str) -> None:
+    package = f"generated.{spec.domain}"
+    spec.files = render_package(spec.ir, spec.seed, spec.display, package)
+    spec.files[FINGERPRINT_FILE] = fingerprint(spec, toolchain)
+
+
+def check_duplicates(specs: list[CompiledSpec], bag: DiagnosticBag) -> None:
+    seen: dict[str, CompiledSpec] = {}
+    for s in specs:
+        if s.domain in seen:
+            bag.error("E0604", f"domain '{s.domain}' is also declared in {seen[s.domain].display}", s.display,
+                      Span(1, 1, 1, 2))
+        else:
+            seen[s.domain] = s
+
+
+def fingerprint(spec: "CompiledSpec", toolchain: str) -> bytes:
+    rec = {"spec": spec.display, "inputs": spec.inputs, "toolchain": toolchain}
+    return (json.dumps(rec, indent=1, sort_keys=True) + "\n").encode()
+
+
+def unchanged(out_dir: Path, spec_path: Path, toolchain: str) -> bool:
+    """True when a package exists whose recorded inputs and toolchain match: no need to even parse."""
+    for pkg in out_dir.glob(f"*/{FINGERPRINT_FILE}") if out_dir.is_dir() else []:
+        try:
+            rec = json.loads(pkg.read_text(encoding="utf-8"))
+        except ValueError:
+            continue
+        inputs = rec.get("inputs", {})
+        if rec.get("toolchain") != toolchain or spec_path.name not in inputs or rec.get("spec") != display_path(spec_path):
+            continue
+        if all((spec_path.parent / f).is_file() and _sha((spec_path.parent / f).read_bytes()) == h
+               for f, h in inputs.items()):
+            return True
+    return False
+
+
+def stale_files(out_dir: Path, spec: CompiledSpec) -> list[str]:
+    target = out_dir / spec.domain
+    stale = []
+    for name, data in spec.files.items():
+        f = target / name
+        if not f.is_file() or f.read_bytes() != data:
+            stale.append(name)
+    if target.is_dir():
+        extra = sorted(p.name for p in target.iterdir() if p.is_file() and p.name not in spec.files)
+        stale.extend(extra)
+    return stale
+
+
+def write_package(out_dir: Path, spec: CompiledSpec) -> None:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    init = out_dir / "__init__.py"
+    if not init.exists():
+        init.write_text('"""Environments generated by envdsl compile."""\n', encoding="utf-8")
+    target = out_dir / spec.domain
+    tmp = Path(tempfile.mkdtemp(prefix=f".{spec.domain}.", dir=out_dir))
+    try:
+        for name, data in sorted(spec.files.items()):
+            (tmp / name).write_bytes(data)
+        old = None
+        if target.exists():
+            old = out_dir / f".{spec.domain}.old"
+            if old.exists():
+                shutil.rmtree(old)
+            os.replace(target, old)
+        os.replace(tmp, target)
+        if old is not None:
+            shutil.rmtree(old)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp)
+
+
+def write_ir(out_dir: Path, spec: CompiledSpec) -> Path:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / f"{spec.domain}.ir.json"
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(IR.dumps(spec.ir), encoding="utf-8")
+    os.replace(tmp, path)
+    return path
+
+
+def toolchain_digest() -> str:
+    return _toolchain_digest()
+
+
+__all__ = ["CompiledSpec", "TEMPLATES", "check_duplicates", "check_spec", "find_specs", "render", "unchanged",
+           "stale_files", "toolchain_digest", "write_ir", "write_package"]

@@ -1,0 +1,208 @@
+"""The one registry of diagnostic codes, and how diagnostics are printed.
+
+Every message the front end emits has a stable code listed here, so tests, docs and
+users can rely on codes while wording improves. Codes are never reused: retire a code
+by leaving it here with `retired=True`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Iterable
+
+
+@dataclass(frozen=True)
+class Code:
+    code: str
+    title: str
+    hint: str | None = None
+
+
+# E01xx: syntax and lexical. E02xx: names and declarations. E03xx: types.
+# E04xx: effects, control flow and termination. E05xx: seed data. E06xx: tools and files.
+_CODES = [
+    Code("E0101", "syntax error", None),
+    Code("E0102", "unexpected character", None),
+    Code("E0103", "unterminated string or unexpected end of file", None),
+    Code("E0104", "invalid escape sequence in string", "use one of \\n \\t \\r \\\\ \\\" \\' \\uXXXX"),
+    Code("E0105", "invalid f-string", "put a single expression inside each {...}; write {{ and }} for literal braces"),
+    Code("E0106", "number out of range", None),
+    Code("E0107", "expression is not a statement", "statements start with let, if, for, require, fail, insert, delete, append, remove, return, or assign with ="),
+    Code("E0201", "duplicate declaration", None),
+    Code("E0202", "unknown name", None),
+    Code("E0203", "unknown type", None),
+    Code("E0204", "missing domain declaration", "start the file with: domain NAME \"description\""),
+    Code("E0205", "duplicate field or parameter", None),
+    Code("E0206", "unknown field", None),
+    Code("E0207", "missing field in record construction", "give every field without a default"),
+    Code("E0208", "invalid collection key", "the `by` field must be a str or int field of the record"),
+    Code("E0209", "unknown function", None),
+    Code("E0210", "wrong number of arguments", None),
+    Code("E0211", "invalid annotation", "known annotations: @min(x) @max(x) @len(lo, hi) @pattern(\"regex\") @one_of(a, b, ...) @examples(a, b, ...)"),
+    Code("E0212", "invalid name", "names must not start with an underscore and must not be a reserved word"),
+    Code("E0213", "variable already defined", "choose another name; shadowing is not allowed"),
+    Code("E0214", "invalid union variant", "each variant must be a record declared in this file, used by one union only"),
+    Code("E0215", "unknown enum member", None),
+    Code("E0216", "duplicate domain declaration", None),
+    Code("E0301", "type mismatch", None),
+    Code("E0302", "operator not defined for these types", None),
+    Code("E0303", "condition is not a bool", None),
+    Code("E0304", "not iterable", "loops run over a list, a map or a collection"),
+    Code("E0305", "not indexable", None),
+    Code("E0306", "no such field on this type", None),
+    Code("E0307", "invalid `is` test", "`x is V` needs x of a union type and V one of its variants"),
+    Code("E0308", "cannot assign to this expression", "assign to a local variable, a state field, or a field or key reached from one"),
+    Code("E0309", "constant is not a literal", "constants must be literal values"),
+    Code("E0310", "invalid default value", None),
+    Code("E0311", "message is not a str", "a failure message must be a str, such as \"Order not found\" or f\"Order {id} not found\""),
+    Code("E0312", "cannot infer the type of an empty literal", "annotate the variable: let xs: list<str> = []"),
+    Code("E0313", "invalid reference type", "write ref<collection> with a collection declared in `state`"),
+    Code("E0314", "invalid map key type", "map keys must be str, int or an enum"),
+    Code("E0315", "invalid format specification", "use a spec such as .2f, d, >10 or ,"),
+    Code("E0401", "read tool changes the state", "declare the tool `write`, or remove the change"),
+    Code("E0402", "unreachable code", "remove the statements after return, fail, break or continue"),
+    Code("E0403", "missing return", "every path through the body must end in return or fail"),
+    Code("E0404", "recursion is not allowed", "functions may not call themselves, directly or through others"),
+    Code("E0405", "break or continue outside a loop", None),
+    Code("E0406", "call used as a statement has no effect", "only functions that change the state may be called as statements"),
+    Code("E0407", "invariant or constant may not read tool state this way", None),
+    Code("E0501", "seed file not found", None),
+    Code("E0502", "seed file is not valid JSON", None),
+    Code("E0503", "seed data does not match the state schema", None),
+    Code("E0504", "seed data breaks a reference", None),
+    Code("E0505", "seed collection key does not match the record's key field", None),
+    Code("E0601", "policy file not found", None),
+    Code("E0602", "no tools declared", "declare at least one `read tool` or `write tool`"),
+    Code("E0603", "input path not found", None),
+    Code("E0604", "duplicate domain name across inputs", "each domain name must be unique: it names its generated package"),
+    Code("E0605", "generated code is stale", "run envdsl compile without --check to regenerate"),
+    Code("E0606", "invalid generator", None),
+    Code("E0607", "file is not UTF-8 text", None),
+]
+
+REGISTRY: dict[str, Code] = {c.code: c for c in _CODES}
+
+
+@dataclass(frozen=True, order=True)
+class Span:
+    """A source range. Lines and columns are 1-based; end is exclusive."""
+
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+
+    def to_json(self) -> dict[str, int]:
+        return {"line": self.line, "column": self.column, "end_line": self.end_line, "end_column": self.end_column}
+
+
+NO_SPAN = Span(1, 1, 1, 1)
+
+
+@dataclass
+class Diagnostic:
+    code: str
+    message: str
+    file: str
+    span: Span
+    severity: str = "error"
+    hint: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.code not in REGISTRY:  # a programming error in envdsl itself
+            raise KeyError(f"diagnostic code {self.code} is not registered")
+        if self.hint is None:
+            self.hint = REGISTRY[self.code].hint
+
+    def sort_key(self) -> tuple[str, Span, str]:
+        return (self.file, self.span, self.code)
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "file": self.file,
+            **self.span.to_json(),
+            "severity": self.severity,
+            "code": self.code,
+            "message": self.message,
+            "hint": self.hint,
+            "notes": list(self.notes),
+        }
+
+    def render(self, source: str | None) -> str:
+        """`file:line:col: error E0123: message`, the source line, a caret, a hint."""
+        out = [f"{self.file}:{self.span.line}:{self.span.column}: {self.severity} {self.code}: {self.message}"]
+        line_text = _source_line(source, self.span.line)
+        if line_text is not None:
+            gutter = f"{self.span.line:>4} | "
+            out.append(gutter + line_text)
+            width = 1
+            if self.span.end_line == self.span.line and self.span.end_column > self.span.column:
+                width = self.span.end_column - self.span.column
+            width = max(1, min(width, len(line_text) - self.span.column + 1))
+            out.append(" " * len(gutter) + " " * (self.span.column - 1) + "^" * width)
+        for note in self.notes:
+            out.append(f"  note: {note}")
+        if self.hint:
+            out.append(f"  hint: {self.hint}")
+        return "\n".join(out)
+
+
+def _source_line(source: str | None, line: int) -> str | None:
+    if source is None:
+        return None
+    lines = source.splitlines()
+    if 1 <= line <= len(lines):
+        return lines[line - 1].expandtabs(1)
+    return None
+
+
+class DiagnosticBag:
+    """Collects diagnostics for one run, so a spec author sees every error at once."""
+
+    def __init__(self) -> None:
+        self.items: list[Diagnostic] = []
+        self.sources: dict[str, str] = {}
+
+    def add_source(self, file: str, text: str) -> None:
+        self.sources[file] = text
+
+    def error(self, code: str, message: str, file: str, span: Span, hint: str | None = None,
+              notes: Iterable[str] = ()) -> Diagnostic:
+        d = Diagnostic(code, message, file, span, "error", hint, list(notes))
+        self.items.append(d)
+        return d
+
+    def extend(self, diags: Iterable[Diagnostic]) -> None:
+        self.items.extend(diags)
+
+    @property
+    def has_errors(self) -> bool:
+        return any(d.severity == "error" for d in self.items)
+
+    def sorted(self) -> list[Diagnostic]:
+        # dedupe identical reports (the same error reached twice through an alias)
+        seen: set[tuple[object, ...]] = set()
+        out = []
+        for d in sorted(self.items, key=Diagnostic.sort_key):
+            k = (d.file, d.span, d.code, d.message)
+            if k not in seen:
+                seen.add(k)
+                out.append(d)
+        return out
+
+    def render(self) -> str:
+        diags = self.sorted()
+        parts = [d.render(self.sources.get(d.file)) for d in diags]
+        n = sum(1 for d in diags if d.severity == "error")
+        if n:
+            parts.append(f"{n} error{'s' if n != 1 else ''}")
+        return "\n\n".join(parts)
+
+    def to_json(self) -> str:
+        return json.dumps({"diagnostics": [d.to_json() for d in self.sorted()]}, indent=2, sort_keys=True)
+
+
+class CompileError(Exception):
+    """Raised inside the front end to stop at a fatal diagnostic already recorded."""

@@ -1,0 +1,296 @@
+"""The Environment API every later stage uses: load, reset, call, read, snapshot, hash.
+
+A generated package subclasses `Environment` and fills in its class attributes (tools,
+types, schemas, seed). Nothing here raises for a bad tool call: unknown tools, malformed
+JSON, missing, extra or mistyped arguments and failures inside a tool all come back as a
+`ToolResult` with ok=False, and the state is exactly as it was before the call.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, ClassVar
+
+from envdsl.runtime.errors import ToolError
+from envdsl.runtime.store import Db, clone
+from envdsl.runtime.validate import Schema, constraint_errors, kind_of
+
+DEFAULT_CLOCK = "2024-01-01T00:00:00"
+
+
+@dataclass(frozen=True)
+class ToolSpec:
+    name: str
+    fn: Callable[..., Any]
+    effect: str  # "read" | "write"
+    params: tuple[dict[str, Any], ...]  # {"name", "py", "type", "constraints", "default"?}
+    returns: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ToolResult:
+    ok: bool
+    content: str  # exactly what an agent sees
+    internal_error: bool = False  # the tool itself is broken (raised something other than ToolError)
+
+    @property
+    def value(self) -> Any:
+        """The result as JSON data (a str result stays a str)."""
+        if not self.ok:
+            return None
+        try:
+            return json.loads(self.content)
+        except ValueError:
+            return self.content
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    db_id: int
+    mark: int
+    last_entry: object
+
+
+class Environment:
+    DOMAIN: ClassVar[str] = ""
+    DESCRIPTION: ClassVar[str] = ""
+    POLICY: ClassVar[str] = ""
+    TYPES: ClassVar[dict[str, Any]] = {"records": {}, "enums": {}, "unions": {}}
+    STATE_FIELDS: ClassVar[list[dict[str, Any]]] = []
+    TOOLS: ClassVar[dict[str, ToolSpec]] = {}
+    SCHEMAS: ClassVar[list[dict[str, Any]]] = []
+    INVARIANTS: ClassVar[list[tuple[str, Callable[[dict[str, Any]], bool]]]] = []
+    GENERATOR: ClassVar[dict[str, list[int]] | None] = None
+    SEED_FILE: ClassVar[str | None] = None  # beside the generated module
+
+    _seed_text: ClassVar[str | None] = None
+    _schema: ClassVar[Schema | None] = None
+
+    def __init__(self, state: dict[str, Any] | None = None, *, clock: str = DEFAULT_CLOCK):
+        self.clock = clock
+        self.db = Db(self._load_seed() if state is None else self._checked_state(state), clock)
+        self._base_is_seed = state is None
+
+    # ---- construction helpers
+    @classmethod
+    def schema(cls) -> Schema:
+        if cls.__dict__.get("_schema") is None:
+            cls._schema = Schema(cls.TYPES)
+        return cls._schema  # type: ignore[return-value]
+
+    @classmethod
+    def _load_seed(cls) -> dict[str, Any]:
+        if cls.SEED_FILE is None:
+            return cls.empty_state()
+        if cls.__dict__.get("_seed_text") is None:
+            # the seed was validated and normalised when the package was generated
+            cls._seed_text = (Path(cls.module_dir()) / cls.SEED_FILE).read_text(encoding="utf-8")
+        data: dict[str, Any] = json.loads(cls._seed_text)  # type: ignore[arg-type]
+        return data
+
+    @classmethod
+    def module_dir(cls) -> str:
+        import sys
+
+        return str(Path(sys.modules[cls.__module__].__file__ or ".").parent)
+
+    @classmethod
+    def empty_state(cls) -> dict[str, Any]:
+        return {f["name"]: ({} if f["kind"] == "collection" else clone(f.get("default"))) for f in cls.STATE_FIELDS}
+
+    @classmethod
+    def state_errors(cls, state: Any, limit: int = 20) -> list[str]:
+        """Schema, key and reference problems of a state, as 'path: problem' lines."""
+        if not isinstance(state, dict):
+            return [f"state: expected an object, got {kind_of(state)}"]
+        schema = cls.schema()
+        out: list[str] = []
+        names = {f["name"] for f in cls.STATE_FIELDS}
+        for key in state:
+            if key not in names:
+                out.append(f"state: unexpected field {key!r}")
+        for f in cls.STATE_FIELDS:
+            name = f["name"]
+            if name not in state:
+                out.append(f"state: missing field {name!r}")
+                continue
+            out.extend(schema.errors(state[name], f["type"], name, limit))
+            if f["kind"] == "collection" and isinstance(state[name], dict):
+                for key, entity in state[name].items():
+                    if isinstance(entity, dict) and entity.get(f["key"]) != key:
+                        out.append(f"{name}[{key!r}].{f['key']}: must equal its key {key!r}, "
+                                   f"got {entity.get(f['key'])!r}")
+            elif f.get("constraints"):
+                out.extend(constraint_errors(state[name], f["constraints"], name))
+            if len(out) >= limit:
+                return out[:limit]
+        if not out:
+            out.extend(cls.reference_errors(state, limit))
+        return out[:limit]
+
+    @classmethod
+    def reference_errors(cls, state: dict[str, Any], limit: int = 20) -> list[str]:
+        out: list[str] = []
+        schema = cls.schema()
+
+        def walk(v: Any, t: dict[str, Any], path: str) -> None:
+            if len(out) >= limit or v is None:
+                return
+            k = t["k"]
+            if k == "ref":
+                if v not in state.get(t["coll"], {}):
+                    out.append(f"{path}: {v!r} is not a key of {t['coll']}")
+            elif k == "opt":
+                walk(v, t["of"], path)
+            elif k == "list":
+                for i, x in enumerate(v):
+                    walk(x, t["of"], f"{path}[{i}]")
+            elif k == "map":
+                for key, x in v.items():
+                    walk(x, t["val"], f"{path}[{key!r}]")
+            elif k in ("record", "union"):
+                rec = t["name"] if k == "record" else schema.unions[t["name"]]["variants"][v[
+                    schema.unions[t["name"]]["tag"]]]
+                for f in schema.records[rec]:
+                    if _has_ref(f["type"], schema, set()):
+                        walk(v.get(f["name"]), f["type"], f"{path}.{f['name']}")
+
+        for f in cls.STATE_FIELDS:
+            if _has_ref(f["type"], schema, set()):
+                walk(state[f["name"]], f["type"], f["name"])
+        return out
+
+    def _checked_state(self, state: dict[str, Any]) -> dict[str, Any]:
+        errors = self.state_errors(state)
+        if errors:
+            raise ValueError("invalid state:\n  " + "\n  ".join(errors))
+        schema = self.schema()
+        return {f["name"]: schema.normalize(clone(state[f["name"]]), f["type"]) for f in self.STATE_FIELDS}
+
+    # ---- the API
+    def reset(self, state: dict[str, Any] | None = None, *, seed: int | None = None) -> None:
+        """Back to the seed state (cost: the writes since the last reset), to a given state, or to a
+        state generated from `seed`."""
+        if state is not None and seed is not None:
+            raise ValueError("give a state or a seed, not both")
+        if seed is not None:
+            from envdsl.runtime.generate import generate_state
+
+            self.db = Db(self._checked_state(generate_state(type(self), seed)), self.clock)
+        elif state is not None:
+            self.db = Db(self._checked_state(state), self.clock)
+        elif self._base_is_seed:
+            self.db.rollback(0)
+            return
+        else:
+            self.db = Db(self._load_seed(), self.clock)
+        self._base_is_seed = state is None and seed is None
+
+    def call(self, name: str, arguments: Any = None) -> ToolResult:
+        spec = self.TOOLS.get(name) if isinstance(name, str) else None
+        if spec is None:
+            return ToolResult(False, f"Error: unknown tool {name!r}; tools: {', '.join(self.TOOLS)}")
+        kwargs = self._bind(spec, arguments)
+        if isinstance(kwargs, str):
+            return ToolResult(False, "Error: " + kwargs)
+        db = self.db
+        mark = db.mark()
+        try:
+            value = spec.fn(db, **kwargs)
+            content = value if isinstance(value, str) else json.dumps(value)
+        except ToolError as e:
+            db.rollback(mark)
+            return ToolResult(False, "Error: " + e.message)
+        except Exception as e:  # a broken tool: report it, keep the state, never crash the caller
+            db.rollback(mark)
+            return ToolResult(False, f"Error: internal error in tool {name}: {type(e).__name__}: {e}", True)
+        return ToolResult(True, content)
+
+    def _bind(self, spec: ToolSpec, arguments: Any) -> dict[str, Any] | str:
+        if arguments is None:
+            arguments = {}
+        if isinstance(arguments, (str, bytes)):
+            try:
+                arguments = json.loads(arguments) if arguments.strip() else {}
+            except ValueError as e:
+                return f"arguments are not valid JSON: {e}"
+        if not isinstance(arguments, dict):
+            return f"arguments must be a JSON object, got {kind_of(arguments)}"
+        known = {p["name"] for p in spec.params}
+        problems = [f"unexpected argument {k!r}" for k in arguments if k not in known]
+        schema = self.schema()
+        kwargs: dict[str, Any] = {}
+        for p in spec.params:
+            if p["name"] not in arguments:
+                if "default" in p:
+                    kwargs[p["py"]] = clone(p["default"])
+                else:
+                    problems.append(f"missing required argument {p['name']!r}")
+                continue
+            v = arguments[p["name"]]
+            errs = schema.errors(v, p["type"], p["name"])
+            if not errs and p["constraints"] and v is not None:
+                errs = constraint_errors(v, p["constraints"], p["name"])
+            if errs:
+                problems.extend(errs)
+            else:
+                kwargs[p["py"]] = schema.normalize(clone(v), p["type"])
+        if problems:
+            return f"invalid arguments for {spec.name}: " + "; ".join(problems)
+        return kwargs
+
+    def state(self) -> dict[str, Any]:
+        """The current state as plain JSON data (a copy)."""
+        return clone(self.db.data)  # type: ignore[no-any-return]
+
+    def snapshot(self) -> Snapshot:
+        j = self.db.journal
+        return Snapshot(id(self.db), len(j), j[-1] if j else None)
+
+    def restore(self, snap: Snapshot) -> None:
+        """Undo back to a snapshot taken on this state since its last reset."""
+        j = self.db.journal
+        valid = snap.db_id == id(self.db) and snap.mark <= len(j) and \
+            (snap.mark == 0 or j[snap.mark - 1] is snap.last_entry)
+        if not valid:
+            raise ValueError("the snapshot was taken before the last reset or restore past it")
+        self.db.rollback(snap.mark)
+
+    def tool_schemas(self) -> list[dict[str, Any]]:
+        return clone(self.SCHEMAS)  # type: ignore[no-any-return]
+
+    def state_hash(self) -> str:
+        """sha256 of the canonical JSON of the state (sorted keys), the same as tau2-bench's DB hash."""
+        return hashlib.sha256(json.dumps(self.db.data, sort_keys=True).encode()).hexdigest()
+
+    def invariant_failures(self) -> list[str]:
+        out = []
+        for description, check in self.INVARIANTS:
+            try:
+                ok = check(Db(self.db.data, self.clock))
+            except Exception as e:  # an invariant that cannot be evaluated is violated
+                out.append(f"{description} (raised {type(e).__name__}: {e})")
+                continue
+            if not ok:
+                out.append(description)
+        return out
+
+
+def _has_ref(t: dict[str, Any], schema: Schema, seen: set[str]) -> bool:
+    k = t["k"]
+    if k == "ref":
+        return True
+    if k in ("opt", "list"):
+        return _has_ref(t["of"], schema, seen)
+    if k == "map":
+        return _has_ref(t["val"], schema, seen)
+    if k in ("record", "union"):
+        if t["name"] in seen:
+            return False
+        seen.add(t["name"])
+        recs = [t["name"]] if k == "record" else list(schema.unions[t["name"]]["variants"].values())
+        return any(_has_ref(f["type"], schema, seen) for r in recs for f in schema.records[r])
+    return False

@@ -1,0 +1,147 @@
+"""Varied initial states from a seed: the spec's generator counts, its types and constraints.
+
+Deterministic: the same environment class and seed give the same state. Keys are made
+first for every collection, so references can point anywhere, including forwards.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from envdsl.runtime.validate import Schema, _regex
+
+DEFAULT_COUNT = (2, 6)
+_WORDS = ("alpha", "bravo", "cedar", "delta", "ember", "fable", "garnet", "harbor", "indigo", "juniper",
+          "kestrel", "lumen", "maple", "nova", "onyx", "prism", "quartz", "raven", "sierra", "tundra")
+
+
+class GenerationError(ValueError):
+    pass
+
+
+def generate_state(env_cls: Any, seed: int, attempts: int = 20) -> dict[str, Any]:
+    rng = random.Random(seed)
+    last: list[str] = []
+    for _ in range(attempts):
+        state = _Generator(env_cls, rng).state()
+        last = env_cls.state_errors(state)
+        if not last:
+            failing = _invariant_failures(env_cls, state)
+            if not failing:
+                return state
+            last = [f"invariant: {d}" for d in failing]
+    raise GenerationError(f"could not generate a valid {env_cls.DOMAIN} state in {attempts} attempts: "
+                          + "; ".join(last[:3]))
+
+
+def _invariant_failures(env_cls: Any, state: dict[str, Any]) -> list[str]:
+    from envdsl.runtime.store import Db
+
+    out = []
+    for description, check in env_cls.INVARIANTS:
+        try:
+            if not check(Db(state)):
+                out.append(description)
+        except Exception:
+            out.append(description)
+    return out
+
+
+class _Generator:
+    def __init__(self, env_cls: Any, rng: random.Random):
+        self.env = env_cls
+        self.rng = rng
+        self.schema: Schema = env_cls.schema()
+        self.keys: dict[str, list[Any]] = {}
+
+    def state(self) -> dict[str, Any]:
+        counts = self.env.GENERATOR or {}
+        colls = [f for f in self.env.STATE_FIELDS if f["kind"] == "collection"]
+        for f in colls:
+            lo, hi = counts.get(f["name"], DEFAULT_COUNT)
+            n = self.rng.randint(lo, hi)
+            key_field = next(x for x in self.schema.records[f["record"]] if x["name"] == f["key"])
+            if key_field["type"]["k"] == "int":
+                self.keys[f["name"]] = list(range(1, n + 1))
+            else:
+                examples = key_field.get("constraints", {}).get("examples")
+                if examples and len(set(examples)) >= n:
+                    self.keys[f["name"]] = sorted(set(examples))[:n]
+                else:
+                    self.keys[f["name"]] = [f"{f['name']}_{i:04d}" for i in range(1, n + 1)]
+        out: dict[str, Any] = {}
+        for f in self.env.STATE_FIELDS:
+            if f["kind"] == "collection":
+                coll: dict[Any, Any] = {}
+                for key in self.keys[f["name"]]:
+                    entity = self.value({"k": "record", "name": f["record"]}, {}, 0)
+                    entity[f["key"]] = key
+                    coll[key] = entity
+                out[f["name"]] = coll
+            else:
+                out[f["name"]] = self.value(f["type"], f.get("constraints", {}), 0)
+        return out
+
+    def value(self, t: dict[str, Any], c: dict[str, Any], depth: int) -> Any:
+        rng = self.rng
+        k = t["k"]
+        if "one_of" in c:
+            return rng.choice(c["one_of"])
+        if "examples" in c and k not in ("list", "map", "opt"):
+            return rng.choice(c["examples"])
+        if k == "opt":
+            return None if rng.random() < 0.25 or depth > 4 else self.value(t["of"], c, depth)
+        if k == "str":
+            lo, hi = c.get("min_len", 0), c.get("max_len", 24)
+            s = f"{rng.choice(_WORDS)}-{rng.randint(0, 999)}"
+            if len(s) < lo:
+                s = s + "x" * (lo - len(s))
+            s = s[:hi]
+            if "pattern" in c and not _regex(c["pattern"]).search(s):
+                raise GenerationError(f"cannot make a str matching {c['pattern']!r}: add @examples(...) to the field")
+            return s
+        if k == "int":
+            return rng.randint(int(c.get("min", 0)), int(c.get("max", max(100, int(c.get("min", 0)) + 100))))
+        if k == "float":
+            lo = float(c.get("min", 0.0))
+            hi = float(c.get("max", lo + 1000.0))
+            return round(rng.uniform(lo, hi), 2)
+        if k == "bool":
+            return rng.random() < 0.5
+        if k == "enum":
+            return rng.choice(self.schema.enums[t["name"]])
+        if k == "ref":
+            keys = self.keys.get(t["coll"], [])
+            if not keys:
+                raise GenerationError(f"no {t['coll']} to refer to: give the collection a count above 0")
+            return rng.choice(keys)
+        if k == "list":
+            lo, hi = c.get("min_len", 0), c.get("max_len", 3)
+            n = 0 if depth > 3 else rng.randint(lo, min(hi, lo + 3))
+            return [self.value(t["of"], {}, depth + 1) for _ in range(n)]
+        if k == "map":
+            n = 0 if depth > 3 else rng.randint(0, 2)
+            out = {}
+            for i in range(n):
+                kt = t["key"]
+                key = rng.choice(self.schema.enums[kt["name"]]) if kt["k"] == "enum" else \
+                    (i + 1 if kt["k"] == "int" else f"{rng.choice(_WORDS)}_{i}")
+                out[key] = self.value(t["val"], {}, depth + 1)
+            return out
+        if k == "record":
+            return self.record(t["name"], depth)
+        if k == "union":
+            u = self.schema.unions[t["name"]]
+            tag = rng.choice(sorted(u["variants"]))
+            return self.record(u["variants"][tag], depth)
+        raise GenerationError(f"cannot generate a value of kind {k}")
+
+    def record(self, name: str, depth: int) -> dict[str, Any]:
+        out = {}
+        for f in self.schema.records[name]:
+            if "tag_value" in f:
+                out[f["name"]] = f["tag_value"]
+            else:
+                out[f["name"]] = self.value(f["type"], f.get("constraints", {}), depth + 1)
+        return out
