@@ -10,6 +10,7 @@ from typing import Any
 
 import jinja2
 
+from envdsl import ir as IR
 from envdsl.codegen.models import models_source_parts
 from envdsl.codegen.openai_schema import tool_schemas
 from envdsl.codegen.pybody import BodyWriter, literal, py_type, python_safe
@@ -117,6 +118,8 @@ def render_package(ir: dict[str, Any], seed: Any, source: str, package: str) -> 
             types=pydata(tables["types"]), state_fields=pydata(tables["state_fields"]), tools=tools,
             schemas=pydata(schemas), invariants=invariants),
         "tools.json": json.dumps(schemas, indent=2, ensure_ascii=False) + "\n",
+        # the IR travels with the package: property tests and task sampling read its typed dataflow
+        "ir.json": IR.dumps(ir),
     }
     out = {name: text.encode("utf-8") for name, text in files.items()}
     if seed is not None:

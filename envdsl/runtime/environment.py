@@ -68,6 +68,7 @@ class Environment:
 
     _seed_text: ClassVar[str | None] = None
     _schema: ClassVar[Schema | None] = None
+    _ir: ClassVar[dict[str, Any] | None] = None
 
     def __init__(self, state: dict[str, Any] | None = None, *, clock: str = DEFAULT_CLOCK):
         self.clock = clock
@@ -265,6 +266,13 @@ class Environment:
     def state_hash(self) -> str:
         """sha256 of the canonical JSON of the state (sorted keys), the same as tau2-bench's DB hash."""
         return hashlib.sha256(json.dumps(self.db.data, sort_keys=True).encode()).hexdigest()
+
+    @classmethod
+    def ir(cls) -> dict[str, Any]:
+        """The domain's IR (ir.json beside the generated module): typed tools, types and state."""
+        if cls.__dict__.get("_ir") is None:
+            cls._ir = json.loads((Path(cls.module_dir()) / "ir.json").read_text(encoding="utf-8"))
+        return cls._ir  # type: ignore[return-value]
 
     def invariant_failures(self) -> list[str]:
         out = []

@@ -65,18 +65,13 @@ class _Generator:
             if key_field["type"]["k"] == "int":
                 self.keys[f["name"]] = list(range(1, n + 1))
             else:
-                examples = key_field.get("constraints", {}).get("examples")
-                if examples and len(set(examples)) >= n:
-                    self.keys[f["name"]] = sorted(set(examples))[:n]
-                else:
-                    self.keys[f["name"]] = [f"{f['name']}_{i:04d}" for i in range(1, n + 1)]
+                self.keys[f["name"]] = self.unique_strings(key_field.get("constraints", {}), n, f["name"])
         out: dict[str, Any] = {}
         for f in self.env.STATE_FIELDS:
             if f["kind"] == "collection":
                 coll: dict[Any, Any] = {}
                 for key in self.keys[f["name"]]:
-                    entity = self.value({"k": "record", "name": f["record"]}, {}, 0)
-                    entity[f["key"]] = key
+                    entity = self.record(f["record"], 0, {f["key"]: key})
                     coll[key] = entity
                 out[f["name"]] = coll
             else:
@@ -99,7 +94,9 @@ class _Generator:
                 s = s + "x" * (lo - len(s))
             s = s[:hi]
             if "pattern" in c and not _regex(c["pattern"]).search(s):
-                raise GenerationError(f"cannot make a str matching {c['pattern']!r}: add @examples(...) to the field")
+                s = sample_regex(c["pattern"], rng)
+                if not _regex(c["pattern"]).search(s):
+                    raise GenerationError(f"cannot make a str matching {c['pattern']!r}: add @examples(...)")
             return s
         if k == "int":
             return rng.randint(int(c.get("min", 0)), int(c.get("max", max(100, int(c.get("min", 0)) + 100))))
@@ -137,11 +134,83 @@ class _Generator:
             return self.record(u["variants"][tag], depth)
         raise GenerationError(f"cannot generate a value of kind {k}")
 
-    def record(self, name: str, depth: int) -> dict[str, Any]:
+    def unique_strings(self, c: dict[str, Any], n: int, prefix: str) -> list[str]:
+        if c.get("examples") and len(set(c["examples"])) >= n:
+            return sorted(set(c["examples"]))[:n]
+        if "pattern" not in c and "one_of" not in c:
+            return [f"{prefix}_{i:04d}" for i in range(1, n + 1)]
+        out: list[str] = []
+        for _ in range(n * 50):
+            s = self.value({"k": "str"}, c, 0)
+            if s not in out:
+                out.append(s)
+            if len(out) == n:
+                break
+        return sorted(out)
+
+    def record(self, name: str, depth: int, fixed: dict[str, Any] | None = None) -> dict[str, Any]:
         out = {}
         for f in self.schema.records[name]:
-            if "tag_value" in f:
+            if fixed and f["name"] in fixed:
+                out[f["name"]] = fixed[f["name"]]
+            elif "tag_value" in f:
                 out[f["name"]] = f["tag_value"]
             else:
                 out[f["name"]] = self.value(f["type"], f.get("constraints", {}), depth + 1)
         return out
+
+
+def sample_regex(pattern: str, rng: random.Random) -> str:
+    """A string matching a regular expression, built from Python's own parse of it.
+
+    Covers literals, classes, ranges, repeats, groups, alternation and anchors: what
+    field patterns use. Unbounded repeats are capped at a few characters."""
+    import re._parser as sre  # type: ignore[import-not-found]
+
+    def gen(items: Any) -> str:
+        out = []
+        for op, av in items:
+            name = str(op)
+            if name == "LITERAL":
+                out.append(chr(av))
+            elif name == "ANY":
+                out.append(rng.choice("abcdefghij"))
+            elif name == "IN":
+                out.append(_pick_class(av, rng))
+            elif name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
+                lo, hi, sub = av
+                hi = min(hi, lo + 3) if hi != sre.MAXREPEAT else lo + 3
+                out.extend(gen(sub) for _ in range(rng.randint(lo, max(lo, hi))))
+            elif name == "SUBPATTERN":
+                out.append(gen(av[-1]))
+            elif name == "BRANCH":
+                out.append(gen(rng.choice(av[1])))
+            elif name == "CATEGORY":
+                out.append(_pick_category(str(av), rng))
+        return "".join(out)
+
+    return gen(sre.parse(pattern))
+
+
+def _pick_class(items: Any, rng: random.Random) -> str:
+    choices: list[str] = []
+    for op, av in items:
+        name = str(op)
+        if name == "LITERAL":
+            choices.append(chr(av))
+        elif name == "RANGE":
+            lo, hi = av
+            choices.extend(chr(c) for c in range(lo, min(hi, lo + 60) + 1))
+        elif name == "CATEGORY":
+            choices.append(_pick_category(str(av), rng))
+        elif name == "NEGATE":
+            return rng.choice("xyz")
+    return rng.choice(choices) if choices else "x"
+
+
+def _pick_category(name: str, rng: random.Random) -> str:
+    if "DIGIT" in name:
+        return rng.choice("0123456789")
+    if "SPACE" in name:
+        return " "
+    return rng.choice("abcdefghijklmnopqrstuvwxyz")
