@@ -19,6 +19,7 @@ from envdsl.runtime.store import Db, clone
 from envdsl.runtime.validate import Schema, constraint_errors, kind_of
 
 DEFAULT_CLOCK = "2024-01-01T00:00:00"
+_WHOLE = object()  # cache key of a whole collection's serialised text
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,7 @@ class Environment:
     STATE_FIELDS: ClassVar[list[dict[str, Any]]] = []
     TOOLS: ClassVar[dict[str, ToolSpec]] = {}
     SCHEMAS: ClassVar[list[dict[str, Any]]] = []
-    INVARIANTS: ClassVar[list[tuple[str, Callable[[dict[str, Any]], bool]]]] = []
+    INVARIANTS: ClassVar[list[tuple[str, Callable[[Db], Any]]]] = []  # checks take the store, as tools do
     GENERATOR: ClassVar[dict[str, list[int]] | None] = None
     SEED_FILE: ClassVar[str | None] = None  # beside the generated module
 
@@ -264,8 +265,62 @@ class Environment:
         return clone(self.SCHEMAS)  # type: ignore[no-any-return]
 
     def state_hash(self) -> str:
-        """sha256 of the canonical JSON of the state (sorted keys), the same as tau2-bench's DB hash."""
-        return hashlib.sha256(json.dumps(self.db.data, sort_keys=True).encode()).hexdigest()
+        """sha256 of the canonical JSON of the state (sorted keys), the same as tau2-bench's DB hash.
+
+        The canonical text is assembled from per-entity pieces cached between calls, so hashing
+        after a few changes re-serialises only the entities they touched."""
+        return hashlib.sha256(self.canonical_json().encode()).hexdigest()
+
+    def canonical_json(self) -> str:
+        """json.dumps(state, sort_keys=True), built incrementally."""
+        db = self.db
+        cache = self._canonical_cache()
+        for root in db.take_dirty():
+            cache.pop(root, None)
+            cache.pop((root[0], _WHOLE), None)
+        parts = []
+        for name in sorted(db.data):
+            value = db.data[name]
+            if name in self._collection_names() and isinstance(value, dict):
+                whole = cache.get((name, _WHOLE))
+                if whole is None:
+                    items = []
+                    for key in sorted(value):
+                        piece = cache.get((name, key))
+                        if piece is None:
+                            piece = cache[(name, key)] = json.dumps(value[key], sort_keys=True)
+                        items.append(json.dumps(str(key)) + ": " + piece)
+                    whole = cache[(name, _WHOLE)] = "{" + ", ".join(items) + "}"
+                parts.append(json.dumps(name) + ": " + whole)
+            else:
+                piece = cache.get((name, None))
+                if piece is None:
+                    piece = cache[(name, None)] = json.dumps(value, sort_keys=True)
+                parts.append(json.dumps(name) + ": " + piece)
+        return "{" + ", ".join(parts) + "}"
+
+    def _canonical_cache(self) -> dict[tuple[str, Any], str]:
+        db = self.db
+        if getattr(self, "_cache_db", None) is not db:
+            db.track_owners(self._collection_names())
+            db.take_dirty()
+            self._cache_db = db
+            self._cache: dict[tuple[str, Any], str] = {}
+        return self._cache
+
+    @classmethod
+    def _collection_names(cls) -> frozenset[str]:
+        names = cls.__dict__.get("_collections")
+        if names is None:
+            names = frozenset(f["name"] for f in cls.STATE_FIELDS if f["kind"] == "collection")
+            cls._collections = names
+        return names  # type: ignore[no-any-return]
+
+    def changed_entities(self) -> set[tuple[str, Any]]:
+        """(state field, entity key) pairs changed since the last reset; (field, None) for plain fields.
+        The first call indexes the state (once per loaded state); later calls cost the journal length."""
+        self.db.track_owners(self._collection_names())
+        return self.db.touched_roots(0)
 
     @classmethod
     def ir(cls) -> dict[str, Any]:

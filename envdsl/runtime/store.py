@@ -31,12 +31,78 @@ def clone(value: Any) -> Any:
 class Db:
     """The live state of one environment and its journal."""
 
-    __slots__ = ("data", "journal", "clock")
+    __slots__ = ("data", "journal", "clock", "owners", "dirty")
 
     def __init__(self, data: dict[str, Any], clock: str = "2024-01-01T00:00:00"):
         self.data = data
         self.journal: list[tuple[Any, ...]] = []
         self.clock = clock  # the virtual clock now() reads: tools never see wall time
+        # id(container) -> (state field, entity key or None): built on demand by track_owners()
+        self.owners: dict[int, tuple[str, Any]] | None = None
+        self.dirty: set[tuple[str, Any]] = set()  # roots changed since the last take_dirty()
+
+    # ---- which top-level entity each container belongs to (for diffs and incremental hashes)
+    def track_owners(self, collections: frozenset[str] | set[str]) -> None:
+        """Index every container of the state by its root entity; later stores keep it current.
+
+        `collections` names the state fields that are entity collections: their roots are single
+        entities; any other field is one root."""
+        if self.owners is not None:
+            return
+        owners: dict[int, tuple[str, Any]] = {id(self.data): ("", None)}
+        for name, value in self.data.items():
+            if name in collections and isinstance(value, dict):
+                owners[id(value)] = (name, _COLLECTION)
+                for key, entity in value.items():
+                    _index(entity, (name, key), owners)
+            else:
+                _index(value, (name, None), owners)
+        self.owners = owners
+
+    def _adopt(self, container: Any, key: Any, value: Any) -> None:
+        owners = self.owners
+        if owners is None:
+            return
+        root = owners.get(id(container))
+        if root is None:
+            return  # a local value, not (yet) part of the state
+        if root[1] is _COLLECTION:
+            root = (root[0], key)
+        elif root[0] == "":
+            root = (key, None)
+        _index(value, root, owners)
+
+    def _root_of(self, entry: tuple[Any, ...]) -> tuple[str, Any] | None:
+        root = self.owners.get(id(entry[1])) if self.owners is not None else None
+        if root is None:
+            return None
+        if root[1] is _COLLECTION:
+            return (root[0], entry[2])
+        if root[0] == "":
+            return (entry[2], None)
+        return root
+
+    def _note(self, entry: tuple[Any, ...]) -> None:
+        self.journal.append(entry)
+        if self.owners is not None:
+            root = self._root_of(entry)
+            if root is not None:
+                self.dirty.add(root)
+
+    def touched_roots(self, since: int = 0) -> set[tuple[str, Any]]:
+        """The (state field, entity key) pairs changed by journal entries after `since`.
+        Needs track_owners() to have been called before those changes."""
+        out = set()
+        for entry in self.journal[since:]:
+            root = self._root_of(entry)
+            if root is not None:
+                out.add(root)
+        return out
+
+    def take_dirty(self) -> set[tuple[str, Any]]:
+        """Roots changed (or changed back by a rollback) since the last call."""
+        out, self.dirty = self.dirty, set()
+        return out
 
     # ---- changes (each records its undo)
     def set(self, obj: Any, key: Any, value: Any) -> None:
@@ -46,32 +112,36 @@ class Db:
             old = obj[key]
         else:
             old = obj.get(key, _MISSING)
-        self.journal.append((_SET, obj, key, old))
-        obj[key] = clone(value)
+        self._note((_SET, obj, key, old))
+        obj[key] = stored = clone(value)
+        self._adopt(obj, key, stored)
 
     def insert(self, obj: dict[Any, Any], key: Any, value: Any) -> None:
         if key in obj:
             raise ToolError(f"{key!r} already exists")
-        self.journal.append((_SET, obj, key, _MISSING))
-        obj[key] = clone(value)
+        self._note((_SET, obj, key, _MISSING))
+        obj[key] = stored = clone(value)
+        self._adopt(obj, key, stored)
 
     def delete(self, obj: dict[Any, Any], key: Any) -> None:
         if key not in obj:
             raise ToolError(f"{key!r} not found")
         position = list(obj).index(key)  # O(n), but deletes are rare and undoing one needs it
-        self.journal.append((_DELETE, obj, key, obj[key], position))
+        self._note((_DELETE, obj, key, obj[key], position))
         del obj[key]
 
     def append(self, obj: list[Any], value: Any) -> None:
-        self.journal.append((_APPEND, obj))
-        obj.append(clone(value))
+        self._note((_APPEND, obj))
+        stored = clone(value)
+        obj.append(stored)
+        self._adopt(obj, None, stored)
 
     def remove(self, obj: list[Any], value: Any) -> None:
         try:
             i = obj.index(value)
         except ValueError:
             raise ToolError(f"{value!r} is not in the list") from None
-        self.journal.append((_REMOVE, obj, i, obj[i]))
+        self._note((_REMOVE, obj, i, obj[i]))
         del obj[i]
 
     # ---- undo
@@ -80,8 +150,13 @@ class Db:
 
     def rollback(self, mark: int) -> None:
         journal = self.journal
+        tracking = self.owners is not None
         while len(journal) > mark:
             entry = journal.pop()
+            if tracking:
+                root = self._root_of(entry)
+                if root is not None:
+                    self.dirty.add(root)
             op = entry[0]
             if op == _SET:
                 _, obj, key, old = entry
@@ -97,6 +172,26 @@ class Db:
             else:
                 _, obj, key, old, position = entry
                 _reinsert(obj, key, old, position)
+
+
+class _CollectionMarker:
+    def __repr__(self) -> str:
+        return "<collection>"
+
+
+_COLLECTION: Any = _CollectionMarker()
+
+
+def _index(value: Any, root: tuple[str, Any], owners: dict[int, tuple[str, Any]]) -> None:
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, dict):
+            owners[id(v)] = root
+            stack.extend(x for x in v.values() if isinstance(x, (dict, list)))
+        elif isinstance(v, list):
+            owners[id(v)] = root
+            stack.extend(x for x in v if isinstance(x, (dict, list)))
 
 
 def _reinsert(obj: dict[Any, Any], key: Any, value: Any, position: int) -> None:
