@@ -137,6 +137,43 @@ def call_cmd(spec: str, tool: str, arguments: str, show_state: bool) -> None:
     sys.exit(0 if result.ok else EXIT_ERRORS)
 
 
+@main.command("replay")
+@click.argument("spec")
+@click.option("--tasks", "tasks_dir", required=True, type=click.Path(exists=True, file_okay=False),
+              help="Folder with tasks.json and gold_replay.json (tau2-bench format).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
+@click.option("--full", is_flag=True, help="Compare whole-database hashes instead of the changed entities.")
+def replay_cmd(spec: str, tasks_dir: str, as_json: bool, full: bool) -> None:
+    """Replay every task's gold actions on SPEC and compare with the benchmark's own outcome."""
+    from envdsl.replay import load_reference, replay
+    from envdsl.session import environment_from_spec
+
+    env = environment_from_spec(spec)
+    tasks, gold = load_reference(tasks_dir)
+    report = replay(env, tasks, gold, mode="full" if full else "fast")
+    if as_json:
+        click.echo(json.dumps(report.to_json(), sort_keys=True))
+    else:
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(title=f"replay of {report.domain} ({report.mode} database comparison)")
+        for col in ("tasks", "final databases equal", "tool outputs identical", "initial database", "seconds"):
+            table.add_column(col)
+        table.add_row(str(report.tasks), f"{report.db_match}/{report.tasks}",
+                      f"{report.outputs_match}/{report.outputs_total}",
+                      "equal" if report.initial_db_match else "DIFFERS", f"{report.seconds:.2f}")
+        console = Console()
+        console.print(table)
+        for m in report.mismatches[:20]:
+            console.print(f"[red]task {m.task_id}[/red] {m.kind} {m.call or ''} at {m.where}: "
+                          f"expected {m.expected!r}, got {m.actual!r}", markup=True, highlight=False)
+        if len(report.mismatches) > 20:
+            console.print(f"... and {len(report.mismatches) - 20} more")
+    ok = report.db_match == report.tasks and report.outputs_match == report.outputs_total
+    sys.exit(0 if ok else EXIT_ERRORS)
+
+
 def run() -> None:
     """Entry point: a bug in envdsl itself prints one clear line, not a traceback (ENVDSL_DEBUG=1 shows it)."""
     import os

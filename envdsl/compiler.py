@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import tempfile
 from dataclasses import dataclass, field
@@ -142,13 +143,24 @@ def load_seed(spath: Path, raw: bytes, ir: dict[str, Any], bag: DiagnosticBag, s
         bag.add_source(sdisplay, text)
         for e in errors:
             path, _, msg = e.partition(": ")
-            line, col = locate(text, path)
+            line, col = locate(text, _seed_location(path, msg))
             code = "E0504" if "is not a key of" in msg else "E0505" if "must equal its key" in msg else "E0503"
             bag.error(code, f"{path}: {msg}", sdisplay, Span(line, col, line, col + 1),
                       f"the seed must match the state declared in {spec_display}")
         return None
     schema = env_cls.schema()
     return {f["name"]: schema.normalize(data[f["name"]], f["type"]) for f in tables["state_fields"]}
+
+
+def _seed_location(path: str, msg: str) -> str:
+    """The JSON path to point at for one state error: an unexpected field at its own value, anything
+    else about the whole state ('state: ...') at the top-level object."""
+    unexpected = re.match(r"unexpected field ('(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\")", msg)
+    if unexpected:
+        key = unexpected.group(1)
+        return key[1:-1] if path == "state" and re.fullmatch(r"'[A-Za-z_][A-Za-z0-9_]*'", key) else \
+            ("" if path == "state" else f"{path}[{key}]")
+    return "" if path == "state" else path
 
 
 def render(spec: CompiledSpec, toolchain: str) -> None:

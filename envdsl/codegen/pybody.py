@@ -118,7 +118,7 @@ class BodyWriter:
         if kind == "let":
             value = self.expr(s["value"])
             py = self.bind(s["name"])
-            self.emit(ind, f"{py}: {py_type(s['value']['t'])} = {value}")
+            self.emit(ind, f"{py}: {py_type(s.get('type') or s['value']['t'])} = {value}")
         elif kind == "assign":
             self.assign(s, ind)
         elif kind == "if":
@@ -228,6 +228,8 @@ class BodyWriter:
             a, b, op = self.expr(e["l"]), self.expr(e["r"]), e["op"]
             if op in _ARITH:
                 return f"{_ARITH[op]}({a}, {b})"
+            if op in ("==", "!=") and "None" in (a, b):  # `x == None` is a lint error; `is` means the same on JSON
+                return f"({a} {'is' if op == '==' else 'is not'} {b})"
             return f"({a} {op} {b})"
         if k == "un":
             return f"(not {self.expr(e['x'])})" if e["op"] == "not" else f"(-{self.expr(e['x'])})"

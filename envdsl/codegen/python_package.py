@@ -90,7 +90,7 @@ def render_package(ir: dict[str, Any], seed: Any, source: str, package: str) -> 
         code = w.expr(inv["expr"])
         body = (["S = db.data"] if "S[" in code else []) + [f"return bool({code})"]
         functions.append({"py": f"invariant_{i}", "signature": "db: Db", "doc": inv["description"],
-                          "line": 0, "kind": "invariant", "body": body})
+                          "line": inv.get("line", 0), "kind": "invariant", "body": body})
         invariants.append({"description": inv["description"], "py": f"invariant_{i}"})
     consts = [{"py": const_names[c["name"]], "type": py_type(c["type"]), "value": literal(c["value"])}
               for c in ir["consts"]]

@@ -62,7 +62,7 @@ def is_scalar(t: Type) -> bool:
 def show(t: Type) -> str:
     """A type as a spec author writes it."""
     k = t["k"]
-    if k in ("str", "int", "float", "bool", "null", "any"):
+    if k in ("str", "int", "float", "bool", "null", "any", "unknown"):  # unknown: the items of an empty []
         return {"null": "null", "any": "unknown"}.get(k, k)
     if k == "list":
         return f"list<{show(t['of'])}>"

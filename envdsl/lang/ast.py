@@ -112,6 +112,7 @@ class CompFor(Node):
     var2: str | None
     iter: "Expr"
     cond: "Expr | None"
+    var_spans: tuple[Span, ...] = ()  # where each loop variable is named, for diagnostics
 
 
 @dataclass
@@ -152,6 +153,7 @@ class For(Node):
     var2: str | None
     iter: Expr
     body: "Block"
+    var_spans: tuple[Span, ...] = ()  # where each loop variable is named, for diagnostics
 
 
 @dataclass

@@ -38,6 +38,7 @@ class FnInfo:
     writes: bool = False
     calls: set[str] = field(default_factory=set)
     write_spans: list[Span] = field(default_factory=list)
+    call_spans: dict[str, list[Span]] = field(default_factory=dict)  # fn name -> where this body calls it
 
 
 class Checker:
@@ -58,6 +59,10 @@ class Checker:
         self.scopes: list[dict[str, Var]] = []
         self.current: FnInfo | None = None
         self.loop_depth = 0
+        # fn calls used as statements: (fn name, span), checked once effects are known
+        self.call_stmts: list[tuple[str, Span]] = []
+        # fn calls checked so far: a loop whose body calls a fn may change what it iterates over
+        self.fn_calls_seen = 0
 
     # ---- reporting ------------------------------------------------------------
     def err(self, code: str, msg: str, span: Span, hint: str | None = None) -> None:
@@ -79,6 +84,10 @@ class Checker:
         functions = [self._check_body(info) for info in self.fns.values()]
         tools = [self._check_body(info) for info in self.tools.values()]
         self._check_recursion_and_effects()
+        for fn_name, span in self.call_stmts:
+            if fn_name in self.fns and not self.fns[fn_name].writes:
+                self.err("E0406", f"calling '{fn_name}' as a statement has no effect: it does not change the state",
+                         span)
         invariants = [self._check_invariant(d) for d in decls if isinstance(d, A.InvariantDecl)]
         generator = self._check_generator([d for d in decls if isinstance(d, A.GeneratorDecl)])
         if not self.tools and domains:
@@ -249,10 +258,10 @@ class Checker:
             elif a.name in ("one_of", "examples") and vals:
                 for x, v in zip(a.args, vals):
                     if not _literal_fits(v, base, self):
-                        self.err("E0211", f"@{a.name} value {v!r} is not a {T.show(base)}", x.span)
+                        self.err("E0211", f"@{a.name} value {v!r} is not {_a(base)}", x.span)
                 out[a.name] = vals
             else:
-                self.err("E0211", f"@{a.name}({', '.join(map(repr, vals))}) does not apply to a {T.show(ftype)}",
+                self.err("E0211", f"@{a.name}({', '.join(map(repr, vals))}) does not apply to {_a(ftype)}",
                          a.span)
         return out
 
@@ -335,7 +344,7 @@ class Checker:
             self.err(code, "expected a literal value (a number, string, true, false, null, [] or {})", e.span)
             return None
         if want["k"] != "any" and not _literal_fits(v, want, self):
-            self.err(code if code != "E0211" else "E0301", f"{v!r} is not a {T.show(want)}", e.span)
+            self.err(code if code != "E0211" else "E0301", f"{v!r} is not {_a(want)}", e.span)
         return v
 
     def _collect_signatures(self, decls: list[Any]) -> None:
@@ -368,15 +377,14 @@ class Checker:
         self.current = info
         self.scopes = [{}]
         for p in info.params:
-            if p["name"] in self.state or p["name"] in self.consts:
-                self.err("E0213", f"parameter '{p['name']}' hides a state field or constant of the same name",
-                         next(x.name_span for x in d.params if x.name == p["name"]))
+            # A parameter may share its name with a state field (a benchmark's tool may take `flights`
+            # while the state holds `flights`): the parameter wins, and `state.flights` reaches the state.
             # parameters are fresh JSON values for tools; fn parameters may be state references
             self.scopes[0][p["name"]] = Var(p["type"], aliases_state=not isinstance(d, A.ToolDecl) and not
                                             T.is_scalar(p["type"]), mutable=False)
         body, terminates = self._block(d.body)
         if not terminates:
-            self.err("E0403", f"'{d.name}' can finish without returning a {T.show(info.returns)}",
+            self.err("E0403", f"'{d.name}' can finish without returning {_a(info.returns)}",
                      Span(d.body.span.end_line, max(1, d.body.span.end_column - 1), d.body.span.end_line,
                           d.body.span.end_column))
         out: dict[str, Any] = {"name": d.name, "description": d.description or "", "params": info.params,
@@ -418,9 +426,13 @@ class Checker:
             d = info.decl
             assert isinstance(d, A.ToolDecl)
             if d.effect == "read" and info.writes:
-                spans = info.write_spans or [d.name_span]
-                for sp in spans:
+                for sp in info.write_spans:
                     self.err("E0401", f"read tool '{d.name}' changes the state here", sp)
+                for callee, sps in sorted(info.call_spans.items()):
+                    if callee in self.fns and self.fns[callee].writes:
+                        for sp in sps:
+                            self.err("E0401", f"read tool '{d.name}' changes the state here, through fn {callee}",
+                                     sp)
 
     def _check_invariant(self, d: A.InvariantDecl) -> dict[str, Any]:
         self.current = FnInfo(A.FnDecl(d.span, "<invariant>", d.span, [], A.TypeRef(d.span, "bool"), None,
@@ -428,8 +440,13 @@ class Checker:
         self.scopes = [{}]
         expr, t, _ = self.expr(d.expr)
         self._want_bool(t, d.expr.span)
+        # invariants run on the live state without a journal: a call that writes would change it for good
+        for callee in sorted(self.current.calls):
+            if callee in self.fns and self.fns[callee].writes:
+                self.err("E0407", f"the invariant calls '{callee}', which changes the state", d.expr.span,
+                         "invariants may only read the state; move the change into a tool")
         self.current = None
-        return {"description": d.description, "expr": expr}
+        return {"description": d.description, "expr": expr, "line": d.span.line}
 
     def _check_generator(self, gens: list[A.GeneratorDecl]) -> dict[str, Any] | None:
         for extra in gens[1:]:
@@ -461,6 +478,41 @@ class Checker:
         elif name in self.state or name in self.consts:
             self.err("E0213", f"'{name}' hides a state field or constant of the same name", span)
         self.scopes[-1][name] = var
+
+    def _state_path(self, e: A.Expr) -> str | None:
+        """`state.NAME`: the state field NAME, named explicitly (when no local is called `state`)."""
+        if isinstance(e, A.Field) and isinstance(e.obj, A.Name) and e.obj.id == "state" and \
+                self.lookup("state") is None and e.name in self.state:
+            return e.name
+        return None
+
+    def _narrowed(self, cond: A.Expr) -> dict[str, Var]:
+        """The scope an if-branch starts with: a union local tested by `name is Variant` seen as that variant.
+        Tests joined by `and` all narrow (`pm is GiftCard and pm.balance < x`)."""
+        if isinstance(cond, A.BinOp) and cond.op == "and":
+            left, right = self._narrowed(cond.left), self._narrowed(cond.right)
+            for name, var in right.items():  # `x != null and x is V`: V wins over non-null
+                if name not in left or var.type["k"] == "record":
+                    left[name] = var
+            return left
+        if isinstance(cond, A.BinOp) and cond.op == "!=":  # `x != null` makes an optional local non-null
+            named = cond.left if isinstance(cond.right, A.Lit) and cond.right.value is None else \
+                cond.right if isinstance(cond.left, A.Lit) and cond.left.value is None else None
+            if isinstance(named, A.Name):
+                var = self.lookup(named.id)
+                if var is not None and var.type["k"] == "opt":
+                    return {named.id: Var(var.type["of"], var.aliases_state, False, var.span)}
+            return {}
+        if not (isinstance(cond, A.IsVariant) and not cond.negated and isinstance(cond.obj, A.Name)):
+            return {}
+        var = self.lookup(cond.obj.id)
+        base = T.strip_opt(var.type) if var is not None else None
+        if var is None or base is None or base["k"] != "union" or base["name"] not in self.unions:
+            return {}
+        rec = next((v[1] for v in self.unions[base["name"]].variants if v[1] == cond.variant), None)
+        if rec is None:
+            return {}
+        return {cond.obj.id: Var(T.named("record", rec), var.aliases_state, False, var.span)}
 
     def _block(self, block: A.Block, new_scope: bool = True) -> tuple[list[dict[str, Any]], bool]:
         if new_scope:
@@ -496,6 +548,8 @@ class Checker:
             elif _has_unknown(vtype):
                 self.err("E0312", f"cannot tell the type of '{s.name}' from {T.show(vtype)}", s.value.span)
             self.declare_local(s.name, s.name_span, Var(vtype, alias and not T.is_scalar(vtype), True, s.name_span))
+            if s.type is not None:  # the declared type, which may be wider than the value's (let x: float = 0)
+                return {"s": "let", "name": s.name, "value": value, "type": vtype}, False
             return {"s": "let", "name": s.name, "value": value}, False
         if isinstance(s, A.If):
             branches = []
@@ -503,7 +557,11 @@ class Checker:
             for cond, body in s.branches:
                 c, ct, _ = self.expr(cond)
                 self._want_bool(ct, cond.span)
-                b, term = self._block(body)
+                # `if x is Variant { ... }` narrows a local x to the variant's record in the branch,
+                # so its own fields can be read there
+                self.scopes.append(self._narrowed(cond))
+                b, term = self._block(body, new_scope=False)
+                self.scopes.pop()
                 branches.append([c, b])
                 all_term = all_term and term
             orelse = None
@@ -516,15 +574,18 @@ class Checker:
         if isinstance(s, A.For):
             it, kind, t1, t2, alias = self._iterable(s.iter, s.var2 is not None)
             self.scopes.append({})
-            self.declare_local(s.var, s.span, Var(t1, alias and not T.is_scalar(t1), False))
+            spans = s.var_spans or (s.span, s.span)
+            self.declare_local(s.var, spans[0], Var(t1, alias and not T.is_scalar(t1), False))
             if s.var2 is not None:
-                self.declare_local(s.var2, s.span, Var(t2, alias and not T.is_scalar(t2), False))
+                self.declare_local(s.var2, spans[-1], Var(t2, alias and not T.is_scalar(t2), False))
             self.loop_depth += 1
             writes_before = len(self.current.write_spans) if self.current else 0
+            calls_before = self.fn_calls_seen
             body, _ = self._block(s.body, new_scope=False)
             self.loop_depth -= 1
             self.scopes.pop()
-            mutates = _mutates(body) or (self.current is not None and len(self.current.write_spans) > writes_before)
+            mutates = _mutates(body) or (self.current is not None and len(self.current.write_spans) > writes_before) \
+                or self.fn_calls_seen > calls_before  # whether the fn writes is not known yet: copy to be safe
             return {"s": "for", "var": s.var, "var2": s.var2, "iter": it, "kind": kind, "body": body,
                     "snapshot": mutates}, False
         if isinstance(s, A.Require):
@@ -574,16 +635,17 @@ class Checker:
                 self.err("E0107", "this expression is not a statement", s.span, hint)
                 return None, False
             c, _, _ = self.expr(s.call)
-            if c.get("e") != "fcall" or not self.fns.get(s.call.func, FnInfo(s.call)).writes and \
-                    s.call.func not in self.fns:  # type: ignore[arg-type]
+            if c.get("e") != "fcall":
                 self.err("E0406", f"calling '{s.call.func}' as a statement has no effect", s.span)
+            else:  # whether a fn writes is known only after every body is checked
+                self.call_stmts.append((s.call.func, s.span))
             return {"s": "call", "call": c}, False
         raise AssertionError(f"unhandled statement {type(s).__name__}")
 
     def _message(self, e: A.Expr) -> dict[str, Any]:
         m, mt, _ = self.expr(e)
         if mt["k"] not in ("str", "any", "enum"):
-            self.err("E0311", f"the failure message is a {T.show(mt)}, not a str", e.span)
+            self.err("E0311", f"the failure message is {_a(mt)}, not a str", e.span)
         return m
 
     def _mutation(self, target: A.Expr, alias: bool, span: Span) -> None:
@@ -594,8 +656,11 @@ class Checker:
     def _assign(self, s: A.Assign) -> dict[str, Any]:
         tgt = s.target
         value, vt, _ = self.expr(s.value)
+        explicit = self._state_path(tgt)
+        if explicit is not None:  # `state.counter = ...`: the state field even when a local has its name
+            tgt = A.Name(tgt.span, explicit)
         if isinstance(tgt, A.Name):
-            var = self.lookup(tgt.id)
+            var = self.lookup(tgt.id) if explicit is None else None
             if var is not None:
                 if not var.mutable:
                     self.err("E0308", f"'{tgt.id}' cannot be reassigned (parameters and loop variables are "
@@ -638,7 +703,7 @@ class Checker:
             if result is None:
                 self.err("E0302", f"'{s.op}' is not defined for {T.show(ptype)} and {T.show(vt)}", s.span)
             elif not _assignable(result, ptype, self):
-                self.err("E0301", f"the result is a {T.show(result)}, not a {T.show(ptype)}", s.value.span)
+                self.err("E0301", f"the result is {_a(result)}, not {_a(ptype)}", s.value.span)
         else:
             value = self._coerce(value, vt, ptype, s.value)
         return {"s": "assign", "place": place, "op": s.op, "value": value}
@@ -653,7 +718,7 @@ class Checker:
         vt: T.Type = T.ANY
         if base["k"] == "map":
             if not _assignable(kt, base["key"], self):
-                self.err("E0301", f"the key is a {T.show(kt)}, the map's keys are {T.show(base['key'])}",
+                self.err("E0301", f"the key is {_a(kt)}, the map's keys are {T.show(base['key'])}",
                          target.key.span)
             vt = base["val"]
         elif base["k"] != "any":
@@ -681,7 +746,7 @@ class Checker:
                 else:
                     x, xt, _ = self.expr(p[0])
                     if p[1] and not _valid_format_spec(p[1], xt):
-                        self.err("E0315", f"format spec ':{p[1]}' does not apply to a {T.show(xt)}", p[0].span)
+                        self.err("E0315", f"format spec ':{p[1]}' does not apply to {_a(xt)}", p[0].span)
                     parts.append({"x": x, "spec": p[1]})
             return {"e": "fstr", "parts": parts}, T.STR, False
         if isinstance(e, A.Name):
@@ -701,6 +766,9 @@ class Checker:
                 self.err("E0202", f"unknown name '{e.id}'", e.span, _did_you_mean(e.id, names))
             return {"e": "lit", "v": None}, T.ANY, False
         if isinstance(e, A.Field):
+            explicit = self._state_path(e)
+            if explicit is not None:
+                return {"e": "state", "name": explicit}, self.state[explicit]["type"], True
             obj, ot, alias = self.expr(e.obj)
             ft = self._field_type(ot, e.name, e.name_span)
             return {"e": "field", "obj": obj, "name": e.name}, ft, alias
@@ -719,7 +787,7 @@ class Checker:
                 self._want_bool(xt, e.operand.span)
                 return {"e": "un", "op": "not", "x": x}, T.BOOL, False
             if T.strip_opt(xt)["k"] not in ("int", "float", "any"):
-                self.err("E0302", f"cannot negate a {T.show(xt)}", e.span)
+                self.err("E0302", f"cannot negate {_a(xt)}", e.span)
             return {"e": "un", "op": "neg", "x": x}, xt, False
         if isinstance(e, A.IsVariant):
             x, xt, _ = self.expr(e.obj)
@@ -754,7 +822,7 @@ class Checker:
             d, dt, da = self.expr(e.right)
             t = _join(T.strip_opt(xt), dt, self)
             if t is None:
-                self.err("E0301", f"the fallback is a {T.show(dt)}, the value is a {T.show(xt)}", e.right.span)
+                self.err("E0301", f"the fallback is {_a(dt)}, the value is {_a(xt)}", e.right.span)
                 t = T.ANY
             return {"e": "coalesce", "x": x, "default": d}, t, xa or da
         if isinstance(e, A.ListLit):
@@ -791,9 +859,10 @@ class Checker:
             c = e.comp
             it, kind, t1, t2, alias = self._iterable(c.iter, c.var2 is not None)
             self.scopes.append({})
-            self.declare_local(c.var, c.span, Var(t1, alias and not T.is_scalar(t1), False))
+            spans = c.var_spans or (c.span, c.span)
+            self.declare_local(c.var, spans[0], Var(t1, alias and not T.is_scalar(t1), False))
             if c.var2 is not None:
-                self.declare_local(c.var2, c.span, Var(t2, alias and not T.is_scalar(t2), False))
+                self.declare_local(c.var2, spans[-1], Var(t2, alias and not T.is_scalar(t2), False))
             cond = None
             if c.cond is not None:
                 cond, condt, _ = self.expr(c.cond)
@@ -835,7 +904,7 @@ class Checker:
         if base["k"] == "str" and not two:
             return x, "list", T.STR, T.ANY, False
         if base["k"] != "any":
-            self.err("E0304", f"cannot loop over a {T.show(xt)}", e.span)
+            self.err("E0304", f"cannot loop over {_a(xt)}", e.span)
         return x, "list", T.ANY, T.ANY, alias
 
     def _field_type(self, ot: T.Type, name: str, span: Span) -> T.Type:
@@ -855,12 +924,14 @@ class Checker:
             for _, rec, _ in u.variants:
                 f = next((f for f in self.record_fields.get(rec, []) if f["name"] == name), None)
                 if f is None:
+                    having = [r for _, r, _ in u.variants
+                              if any(g["name"] == name for g in self.record_fields.get(r, []))]
                     self.err("E0306", f"not every variant of {u.name} has a field '{name}' ({rec} has not)", span,
-                             f"test the variant first: if x is {rec} {{ ... }}")
+                             f"test the variant first: if x is {having[0]} {{ ... }}" if having else None)
                     return T.ANY
                 common = f["type"] if common is None else (_join(common, f["type"], self) or T.ANY)
             return common or T.ANY
-        self.err("E0306", f"a {T.show(ot)} has no fields", span)
+        self.err("E0306", f"{_a(ot)} has no fields", span)
         return T.ANY
 
     def _index_type(self, ot: T.Type, kt: T.Type, e: A.Index) -> tuple[T.Type, str]:
@@ -873,9 +944,9 @@ class Checker:
             return base["of"], "list"
         if base["k"] == "map":
             if not _assignable(kt, base["key"], self):
-                self.err("E0301", f"the key is a {T.show(kt)}, the map's keys are {T.show(base['key'])}", e.key.span)
+                self.err("E0301", f"the key is {_a(kt)}, the map's keys are {T.show(base['key'])}", e.key.span)
             return base["val"], "map"
-        self.err("E0305", f"a {T.show(ot)} cannot be indexed", e.obj.span)
+        self.err("E0305", f"{_a(ot)} cannot be indexed", e.obj.span)
         return T.ANY, "map"
 
     def _call(self, e: A.Call) -> tuple[dict[str, Any], T.Type, bool]:
@@ -890,6 +961,8 @@ class Checker:
             info = self.fns[name]
             assert self.current is not None
             self.current.calls.add(name)
+            self.fn_calls_seen += 1
+            self.current.call_spans.setdefault(name, []).append(e.span)
             args = self._bind_args(e, info.params, f"fn {name}")
             return {"e": "fcall", "fn": name, "args": args}, info.returns, not T.is_scalar(info.returns)
         spec = BUILTINS.get(name)
@@ -971,7 +1044,12 @@ class Checker:
 
     def _binop(self, e: A.BinOp) -> tuple[dict[str, Any], T.Type, bool]:
         a, at, _ = self.expr(e.left)
-        b, bt, _ = self.expr(e.right)
+        if e.op == "and":  # the right operand runs only when the left held: narrow `x is V` there
+            self.scopes.append(self._narrowed(e.left))
+            b, bt, _ = self.expr(e.right)
+            self.scopes.pop()
+        else:
+            b, bt, _ = self.expr(e.right)
         op = e.op
         node = {"e": "bin", "op": op, "l": a, "r": b}
         if op in ("and", "or"):
@@ -982,13 +1060,13 @@ class Checker:
             self._check_enum_literal(at, e.right)
             self._check_enum_literal(bt, e.left)
             if _join(at, bt, self) is None and not (at["k"] == "null" or bt["k"] == "null"):
-                self.err("E0302", f"comparing a {T.show(at)} with a {T.show(bt)} is always "
+                self.err("E0302", f"comparing {_a(at)} with {_a(bt)} is always "
                                   f"{'false' if op == '==' else 'true'}", e.span)
             return node, T.BOOL, False
         if op in ("<", "<=", ">", ">="):
             ka, kb = _order_kind(at), _order_kind(bt)
             if ka is None or kb is None or (ka != kb and "any" not in (ka, kb)):
-                self.err("E0302", f"cannot order a {T.show(at)} and a {T.show(bt)}", e.span)
+                self.err("E0302", f"cannot order {_a(at)} and {_a(bt)}", e.span)
             return node, T.BOOL, False
         if op in ("in", "not in"):
             cb = T.strip_opt(bt)
@@ -1003,7 +1081,7 @@ class Checker:
             else:
                 ok = cb["k"] == "any"
             if not ok:
-                self.err("E0302", f"cannot test a {T.show(at)} for membership in a {T.show(bt)}", e.span)
+                self.err("E0302", f"cannot test {_a(at)} for membership in {_a(bt)}", e.span)
             return node, T.BOOL, False
         result = _arith_type(op, at, bt)
         if result is None:
@@ -1021,7 +1099,7 @@ class Checker:
 
     def _want_bool(self, t: T.Type, span: Span) -> None:
         if t["k"] not in ("bool", "any"):
-            self.err("E0303", f"expected a bool, got a {T.show(t)}", span,
+            self.err("E0303", f"expected a bool, got {_a(t)}", span,
                      "compare explicitly, such as len(xs) > 0 or x != null")
 
     def _coerce(self, x: dict[str, Any], xt: T.Type, want: T.Type, src: A.Expr) -> dict[str, Any]:
@@ -1032,7 +1110,7 @@ class Checker:
             self._check_enum_literal(want, src)
             return x
         if not _assignable(xt, want, self):
-            self.err("E0301", f"expected a {T.show(want)}, got a {T.show(xt)}", src.span,
+            self.err("E0301", f"expected {_a(want)}, got {_a(xt)}", src.span,
                      _coerce_hint(xt, want))
         return x
 
@@ -1198,6 +1276,8 @@ def _mutates(body: list[dict[str, Any]]) -> bool:
 
 def _rooted_in_state(e: A.Expr, c: Checker) -> bool:
     while isinstance(e, (A.Field, A.Index)):
+        if c._state_path(e) is not None:
+            return True
         e = e.obj
     return isinstance(e, A.Name) and c.lookup(e.id) is None and e.id in c.state
 
@@ -1213,6 +1293,12 @@ def _coerce_hint(src: T.Type, dst: T.Type) -> str | None:
     if ks == "opt":
         return "the value may be null: give a fallback with ?? or check it first"
     return None
+
+
+def _a(t: T.Type) -> str:
+    """A type with its article, for messages: 'an int', 'a str', 'an Order'."""
+    shown = T.show(t)
+    return f"{'an' if shown[:1] in tuple('aeiouAEIOU') else 'a'} {shown}"
 
 
 def _did_you_mean(name: str, candidates: list[str]) -> str | None:

@@ -89,12 +89,14 @@ def decode_string(tok: Token) -> str:
 
 def _dedent_long(text: str) -> str:
     """Triple-quoted text: drop the first newline and the common indentation (like a docstring)."""
-    if text.startswith("\n"):
+    first_inline = not text.startswith("\n")  # text right after the quotes: its indent is not the block's
+    if not first_inline:
         text = text[1:]
     lines = text.split("\n")
-    indents = [len(ln) - len(ln.lstrip(" ")) for ln in lines if ln.strip()]
+    rest = lines[1:] if first_inline else lines
+    indents = [len(ln) - len(ln.lstrip(" ")) for ln in rest if ln.strip()]
     cut = min(indents) if indents else 0
-    lines = [ln[cut:] for ln in lines]
+    lines = [lines[0], *(ln[cut:] for ln in rest)] if first_inline else [ln[cut:] for ln in lines]
     if lines and not lines[-1].strip():
         lines = lines[:-1]
     return "\n".join(lines)
@@ -303,7 +305,8 @@ class _ToAst(Transformer):  # type: ignore[type-arg]
         return A.If(_span_of(meta), [(cond, body), *elifs], orelse)
 
     def for_stmt(self, meta: Any, var: Token, var2: Token | None, it: Any, body: A.Block) -> A.For:
-        return A.For(_span_of(meta), str(var), str(var2) if var2 else None, it, body)
+        return A.For(_span_of(meta), str(var), str(var2) if var2 else None, it, body,
+                     tuple(_tok_span(v) for v in (var, var2) if v is not None))
 
     def require_stmt(self, meta: Any, cond: Any, msg: Any) -> A.Require:
         return A.Require(_span_of(meta), cond, msg)
@@ -441,7 +444,8 @@ class _ToAst(Transformer):  # type: ignore[type-arg]
         return A.MapLit(_span_of(meta), [p for p in pairs if p is not None])
 
     def comp_for(self, meta: Any, var: Token, var2: Token | None, it: Any, cond: Any) -> A.CompFor:
-        return A.CompFor(_span_of(meta), str(var), str(var2) if var2 else None, it, cond)
+        return A.CompFor(_span_of(meta), str(var), str(var2) if var2 else None, it, cond,
+                         tuple(_tok_span(v) for v in (var, var2) if v is not None))
 
     def list_comp(self, meta: Any, elt: Any, comp: A.CompFor) -> A.ListComp:
         return A.ListComp(_span_of(meta), elt, comp)
@@ -498,15 +502,18 @@ def parse_source(source: str, file: str, bag: DiagnosticBag) -> A.Module | None:
             bag.error("E0103", f"unexpected end of file; expected {_describe_expected(set(e.expected))}", file, span,
                       "a '{' may be missing its '}'")
         else:
+            before = source[:tok.start_pos].split()
             bag.error("E0101", f"unexpected {str(tok)!r}; expected {_describe_expected(set(e.expected))}", file,
-                      _tok_span(tok), _syntax_hint(str(tok), set(e.expected)))
+                      _tok_span(tok), _syntax_hint(str(tok), set(e.expected), before[-1] if before else ""))
         return None
     return A.Module(Span(1, 1, 1, 1), file, decls, comments)
 
 
-def _syntax_hint(tok: str, expected: set[str]) -> str | None:
+def _syntax_hint(tok: str, expected: set[str], previous: str = "") -> str | None:
     if tok in ("def", "function", "func"):
         return "declare helpers with `fn NAME(params) -> TYPE { ... }` and tools with `read tool` or `write tool`"
+    if tok == "tool" and previous in ("read", "write"):  # `read` was taken as a field name: a '}' is missing
+        return "the declaration before this one may be missing its closing '}'"
     if tok == "tool":
         return "a tool needs its effect first: `read tool NAME(...)` or `write tool NAME(...)`"
     if tok in ("while", "loop"):
@@ -523,7 +530,11 @@ def parse_file(path: Path, display: str, bag: DiagnosticBag) -> A.Module | None:
         raw = path.read_bytes()
         source = raw.decode("utf-8")
     except UnicodeDecodeError as e:
-        bag.error("E0607", f"{display} is not UTF-8 text (byte {e.start})", display, Span(1, 1, 1, 2))
+        # point at the offending byte, showing the line with the bad bytes replaced
+        line = raw.count(b"\n", 0, e.start) + 1
+        col = len(raw[raw.rfind(b"\n", 0, e.start) + 1:e.start].decode("utf-8", "replace")) + 1
+        bag.add_source(display, raw.decode("utf-8", "replace"))
+        bag.error("E0607", f"{display} is not UTF-8 text (byte {e.start})", display, Span(line, col, line, col + 1))
         return None
     return parse_source(source, display, bag)
 

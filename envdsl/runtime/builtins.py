@@ -197,22 +197,24 @@ CALC_CHARS = frozenset("0123456789+-*/(). ")
 
 
 def calc(expression: str) -> float:
-    """Evaluate + - * / // % ** and parentheses on numbers, as Python would, without eval().
+    """Evaluate + - * / // % ** and parentheses on numbers, as Python's eval would, without eval().
 
     The string is parsed with Python's own parser (ast.parse, which never runs code) and only
-    number literals and arithmetic operators are evaluated; anything else is an error.
+    number literals and arithmetic operators are evaluated; anything else is an error. Error
+    messages are Python's own ("division by zero", "invalid syntax (<string>, line 1)").
     """
     if len(expression) > 1000:
         raise ToolError("expression too long")
     try:
-        tree = _pyast.parse(expression.strip(), mode="eval")
+        # eval() ignores leading blanks of a string; ast.parse would call them an indent
+        tree = _pyast.parse(expression.lstrip(" \t"), filename="<string>", mode="eval")
     except SyntaxError as e:
-        raise ToolError(f"invalid syntax ({e.msg})") from None
+        raise ToolError(str(e)) from None
     result = _calc_node(tree.body)
     try:
         return float(result)
-    except OverflowError:
-        raise ToolError("result too large") from None
+    except OverflowError as e:
+        raise ToolError(str(e)) from None
 
 
 def _calc_node(node: _pyast.AST) -> Any:
@@ -222,10 +224,8 @@ def _calc_node(node: _pyast.AST) -> Any:
         left, right = _calc_node(node.left), _calc_node(node.right)
         try:
             result = _BIN[type(node.op)](left, right)
-        except ZeroDivisionError as e:
+        except (ZeroDivisionError, OverflowError) as e:
             raise ToolError(str(e)) from None
-        except OverflowError:
-            raise ToolError("result too large") from None
         if isinstance(result, float) and math.isinf(result):
             raise ToolError("result too large")
         return result
