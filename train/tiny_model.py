@@ -1,0 +1,122 @@
+"""Build a tiny model and its tokenizer from scratch, offline, for CPU runs and tests.
+
+Nothing here downloads anything: the tokenizer is a byte-level BPE trained with the `tokenizers` library on the
+trajectory text itself, and the model is a randomly initialised Qwen3 built from a config object.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from importlib import resources
+from typing import Any
+
+# Turn markers: special (stripped by skip_special_tokens). <|im_end|> is also the EOS, so generation stops at the
+# end of an assistant turn, and it is inside the generation block, so the model learns to emit it.
+PAD_TOKEN = "<|endoftext|>"
+TURN_START = "<|im_start|>"
+TURN_END = "<|im_end|>"
+SPECIAL_TOKENS = [PAD_TOKEN, TURN_START, TURN_END]
+# Structural tags: single tokens (easy to learn for a tiny model) but not special, so decoding keeps them and the
+# tool-call parser sees them.
+TAG_TOKENS = ["<tool_call>", "</tool_call>", "<tool_response>", "</tool_response>", "<tools>", "</tools>"]
+
+# Text the chat template adds around messages; fed to the tokenizer trainer so that it gets merges too.
+_TEMPLATE_BOILERPLATE = [
+    "system\n",
+    "user\n",
+    "assistant\n",
+    "tool\n",
+    "You can call these tools:\n",
+    'To call a tool, write <tool_call>{"name": <tool name>, "arguments": <JSON object>}</tool_call>.',
+    '{"name": ',
+    ', "arguments": ',
+]
+
+
+def tiny_chat_template() -> str:
+    """The Jinja chat template of the tiny model (shipped as package data)."""
+    return resources.files("train").joinpath("templates/tiny_chat.jinja").read_text(encoding="utf-8")
+
+
+def conversation_texts(rows: Iterable[dict[str, Any]]) -> Iterator[str]:
+    """Every piece of text a conversation contributes once rendered: contents, tool calls, tool schemas."""
+    yield from _TEMPLATE_BOILERPLATE
+    for row in rows:
+        tools = row.get("tools")
+        if tools:
+            for tool in json.loads(tools) if isinstance(tools, str) else tools:
+                yield json.dumps(tool, ensure_ascii=False)
+        for message in row["messages"]:
+            if message.get("content"):
+                yield message["content"]
+            for call in message.get("tool_calls") or []:
+                yield json.dumps(call["function"]["name"])
+                yield call["function"]["arguments"]
+
+
+def build_tokenizer(texts: Iterable[str], vocab_size: int):
+    """Train a byte-level BPE tokenizer and wrap it as a fast transformers tokenizer with the tiny chat template.
+
+    Byte-level means every string is encodable (no unknown token), which matters because agents will feed the
+    model tool results it never saw in training.
+    """
+    from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers, processors, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    backend = Tokenizer(models.BPE())
+    backend.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    backend.decoder = decoders.ByteLevel()
+    # trim_offsets=False keeps character offsets exact; the assistant mask is computed from offsets.
+    backend.post_processor = processors.ByteLevel(trim_offsets=False)
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size,
+        min_frequency=2,
+        special_tokens=SPECIAL_TOKENS,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
+    backend.train_from_iterator(texts, trainer=trainer)
+    backend.add_tokens([AddedToken(tag, special=False, normalized=False) for tag in TAG_TOKENS])
+
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=backend,
+        eos_token=TURN_END,
+        pad_token=PAD_TOKEN,
+        additional_special_tokens=[TURN_START],
+        clean_up_tokenization_spaces=False,
+        model_max_length=1 << 20,
+    )
+    tokenizer.chat_template = tiny_chat_template()
+    return tokenizer
+
+
+def build_model(tokenizer, architecture: dict[str, Any], seed: int):
+    """A randomly initialised Qwen3 causal LM sized by `architecture` (keys of transformers' Qwen3Config)."""
+    import torch
+    from transformers import Qwen3Config, Qwen3ForCausalLM
+
+    settings = {
+        "hidden_size": 64,
+        "intermediate_size": 128,
+        "num_hidden_layers": 2,
+        "num_attention_heads": 4,
+        "num_key_value_heads": 2,
+        "head_dim": 16,
+        "max_position_embeddings": 4096,
+        "tie_word_embeddings": True,
+    }
+    settings.update(architecture)
+    config = Qwen3Config(
+        vocab_size=len(tokenizer),
+        pad_token_id=tokenizer.pad_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        bos_token_id=None,
+        **settings,
+    )
+    # Seed right before construction so that the initial weights depend on the seed alone.
+    torch.manual_seed(seed)
+    model = Qwen3ForCausalLM(config)
+    model.generation_config.pad_token_id = tokenizer.pad_token_id
+    model.generation_config.eos_token_id = tokenizer.eos_token_id
+    return model
