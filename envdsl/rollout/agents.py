@@ -1,0 +1,112 @@
+"""Agents: the oracle that follows a task's gold calls, a deliberately flaky oracle, and LLM agents.
+
+Every agent answers `respond(messages, tools) -> assistant message` in the OpenAI format, tool
+call arguments as JSON strings.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from envdsl.rollout.speech import human, phrase, summarize, value_mentioned
+
+
+class OracleAgent:
+    """Makes the gold calls in order, first asking the user for the facts each call needs, and
+    after a deliberate failure asks the user to check the value that was wrong."""
+
+    def __init__(self, task: dict[str, Any], tools_ir: dict[str, dict[str, Any]], skip: set[int] | None = None):
+        self.task = task
+        self.tools = tools_ir
+        self.next = 0  # index of the next gold call
+        self.skip = skip or set()  # gold call indices to leave out (the flaky oracle)
+        self.asked: dict[int, int] = {}  # gold call index -> times its facts were asked for
+        self.finished = False
+
+    def respond(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+        calls = self.task["gold_calls"]
+        while self.next in self.skip:
+            self.next += 1
+        last = messages[-1]
+        if last["role"] == "tool" and self.next > 0 and not calls[self.next - 1]["ok"]:
+            error = last["content"].removeprefix("Error: ")
+            params = self._wrong_params(self.next - 1)
+            return _text(f"That did not go through: {error}. Could you double-check your "
+                         f"{' and '.join(human(p) for p in params)}?")
+        if self.next >= len(calls):
+            self.finished = True
+            return _text(self._closing(messages))
+        call = calls[self.next]
+        missing = self._missing_facts(self.next, messages)
+        if missing and self.asked.get(self.next, 0) < 2:
+            self.asked[self.next] = self.asked.get(self.next, 0) + 1
+            what = " and ".join(f"your {human(f['param'])}" for f in missing)
+            return _text(f"I can help with that. To {phrase(self.tools[call['name']])}, could you tell me {what}?")
+        self.next += 1
+        content = f"Let me {phrase(self.tools[call['name']])}."
+        return {"role": "assistant", "content": content, "tool_calls": [{
+            "id": f"call_{self.next - 1}", "type": "function",
+            "function": {"name": call["name"], "arguments": call["arguments"]}}]}
+
+    def _facts_for(self, i: int) -> list[dict[str, Any]]:
+        """The user facts whose value the i-th gold call uses (the wrong one, for a failing call)."""
+        call = self.task["gold_calls"][i]
+        args = json.loads(call["arguments"])
+        out = []
+        for f in self.task["user_facts"]:
+            if f["param"] not in args:
+                continue
+            expected = f["wrong_first"] if (not call["ok"] and "wrong_first" in f) else f["value"]
+            if args[f["param"]] == expected:
+                out.append(f)
+        return out
+
+    def _missing_facts(self, i: int, messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        said = "\n".join(m.get("content") or "" for m in messages if m["role"] == "user")
+        call = self.task["gold_calls"][i]
+        args = json.loads(call["arguments"])
+        return [f for f in self._facts_for(i) if not value_mentioned(args[f["param"]], said)]
+
+    def _wrong_params(self, i: int) -> list[str]:
+        args = json.loads(self.task["gold_calls"][i]["arguments"])
+        return [f["param"] for f in self.task["user_facts"]
+                if "wrong_first" in f and args.get(f["param"]) == f["wrong_first"]] or ["details"]
+
+    def _closing(self, messages: list[dict[str, Any]]) -> str:
+        last_ok = next((m["content"] for m in reversed(messages) if m["role"] == "tool"
+                        and not m["content"].startswith("Error:")), None)
+        if last_ok is None:
+            return "Is there anything else I can help you with?"
+        return f"Done. Here is what I found: {summarize(last_ok)}.\nIs there anything else I can help you with?"
+
+
+def flaky_oracle(task: dict[str, Any], tools_ir: dict[str, dict[str, Any]], p: float, trial: int) -> OracleAgent:
+    """An oracle that, with probability p per (task, trial), leaves out its last successful gold call:
+    a deliberately broken agent whose pass^k must fall below 1. Deterministic in (task, trial).
+    The last write is preferred, since leaving out a read of a write task changes nothing checked."""
+    h = int(hashlib.sha256(f"{task['task_id']}:{trial}".encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
+    skip: set[int] = set()
+    if h < p:
+        ok = [i for i, c in enumerate(task["gold_calls"]) if c["ok"]]
+        writes = [i for i in ok if tools_ir[task["gold_calls"][i]["name"]]["effect"] == "write"]
+        skip = {(writes or ok)[-1]}
+    return OracleAgent(task, tools_ir, skip)
+
+
+class LLMAgent:
+    """An agent backed by any envdsl.llm backend (OpenAI-compatible server, local transformers)."""
+
+    def __init__(self, backend: Any, **params: Any):
+        self.backend = backend
+        self.params = params
+        self.finished = False
+
+    def respond(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+        return self.backend.chat(messages, tools=tools, **self.params)  # type: ignore[no-any-return]
+
+
+def _text(content: str) -> dict[str, Any]:
+    return {"role": "assistant", "content": content}
+

@@ -1,0 +1,65 @@
+"""One simulated conversation: user and agent take turns; the agent's tool calls run on the environment."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from envdsl.rollout.users import STOP
+
+
+class StaleTask(ValueError):
+    pass
+
+
+def system_prompt(env: Any) -> str:
+    env_cls = type(env)
+    policy = (env_cls.POLICY or "").strip()
+    head = f"You are a helpful assistant for the {env_cls.DOMAIN} domain"
+    head += f" ({env_cls.DESCRIPTION})." if env_cls.DESCRIPTION else "."
+    return head + " Use the tools to act; follow the policy.\n\n# Policy\n" + (policy or "(none)")
+
+
+def run_conversation(env: Any, task: dict[str, Any], agent: Any, user: Any, *, max_turns: int = 30) -> dict[str, Any]:
+    """Play a task from its initial state to the user's STOP (or max_turns agent turns).
+
+    Returns the messages, the calls the agent made (name, JSON-string arguments, ok), the final
+    state hash and why it ended: "user_stop", "max_turns" or "agent_error" (the backend failed)."""
+    initial = task.get("initial") or {"kind": "seed"}
+    if initial.get("kind") == "generated":
+        env.reset(seed=initial["seed"])
+    else:
+        env.reset()
+    if task.get("initial_state_hash") and env.state_hash() != task["initial_state_hash"]:
+        # the spec (or its seed data) changed since the task was sampled: its gold state means nothing now
+        raise StaleTask(f"{task['task_id']}: the initial state differs from the one the task was sampled on")
+    tools = env.tool_schemas()
+    messages: list[dict[str, Any]] = [{"role": "system", "content": system_prompt(env)},
+                                      {"role": "user", "content": user.opening()}]
+    calls: list[dict[str, Any]] = []
+    ended, error = "max_turns", None
+    for _ in range(max_turns):
+        try:
+            reply = agent.respond(messages, tools)
+        except Exception as e:  # a backend that gave up: record the conversation so far, never crash the run
+            ended, error = "agent_error", f"{type(e).__name__}: {e}"
+            break
+        messages.append(reply)
+        if reply.get("tool_calls"):
+            for call in reply["tool_calls"]:
+                fn = call["function"]
+                result = env.call(fn["name"], fn["arguments"])
+                calls.append({"name": fn["name"], "arguments": fn["arguments"], "ok": result.ok})
+                messages.append({"role": "tool", "tool_call_id": call["id"], "name": fn["name"],
+                                 "content": result.content})
+            continue
+        try:
+            said = user.respond(messages)
+        except Exception as e:
+            ended, error = "user_error", f"{type(e).__name__}: {e}"
+            break
+        messages.append({"role": "user", "content": said})
+        if STOP in said:
+            ended = "user_stop"
+            break
+    return {"task_id": task["task_id"], "domain": task["domain"], "messages": messages, "tools": tools,
+            "agent_calls": calls, "final_state_hash": env.state_hash(), "ended": ended, "error": error}

@@ -1,0 +1,57 @@
+"""Small wording helpers shared by the oracle agent and the scripted user."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+
+def human(param: str) -> str:
+    """A parameter name as people say it: order_id -> order id."""
+    return param.replace("_", " ")
+
+
+def phrase(tool: dict[str, Any]) -> str:
+    """A tool's description as a verb phrase (first sentence, lower-cased start, no full stop)."""
+    text = " ".join((tool.get("description") or "").split())
+    first = re.split(r"(?<=[.!?])\s", text, maxsplit=1)[0].rstrip(".!? ")
+    if not first:
+        return tool["name"].replace("_", " ")
+    return first[0].lower() + first[1:]
+
+
+def say(value: Any) -> str:
+    """A value as the user states it: strings bare, everything else as JSON."""
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+def value_mentioned(value: Any, text: str) -> bool:
+    """Whether `value`, as `say` writes it, stands on its own in `text` (not inside a longer token)."""
+    s = say(value)
+    return re.search(r"(?<![\w.-])" + re.escape(s) + r"(?![\w-]|\.\d)", text) is not None
+
+
+def mentions(text: str, param: str) -> bool:
+    """Whether a message asks about `param` (by its name or its spoken form)."""
+    low = text.lower()
+    return param.lower() in low or human(param).lower() in low
+
+
+def summarize(content: str, limit: int = 300) -> str:
+    """A tool result as an assistant would relay it: a record's scalar fields, a list's size and first
+    item, plain text as is. Never the raw JSON of a long list (it would read as a repetition loop)."""
+    try:
+        value = json.loads(content)
+    except ValueError:
+        return content if len(content) <= limit else content[:limit] + " ..."
+    if isinstance(value, list):
+        if not value:
+            return "nothing was found"
+        head = summarize(json.dumps(value[0]), limit // 2)
+        return f"{len(value)} result(s); the first: {head}" if len(value) > 1 else head
+    if isinstance(value, dict):
+        parts = [f"{k.replace('_', ' ')} {say(v)}" for k, v in value.items() if not isinstance(v, (dict, list))]
+        text = ", ".join(parts[:8]) or "done"
+        return text if len(text) <= limit else text[:limit] + " ..."
+    return say(value)

@@ -1,0 +1,168 @@
+"""Drawing tool arguments that mean something in the current state, and remembering where each came from.
+
+An argument is either taken from an earlier call's output (the agent can read it there) or is a
+fact the user must state (an id the user knows, an enum choice, a new name or address). Which of
+the two it is decides what the simulated user has to say, so every draw returns its source.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from typing import Any
+
+from envdsl.runtime.generate import _Generator  # the runtime's constraint-respecting value maker
+
+OUTPUT, USER = "output", "user"
+SCALARS = (str, int, float, bool)
+
+
+@dataclass
+class OutputPool:
+    """Scalar values seen in successful tool outputs: (field name, value, call index), newest last."""
+
+    items: list[tuple[str, Any, int]] = field(default_factory=list)
+
+    def add(self, value: Any, call_index: int) -> None:
+        for name, leaf in _leaves(value, ""):
+            self.items.append((name, leaf, call_index))
+
+    def values(self) -> list[Any]:
+        return [v for _, v, _ in self.items]
+
+    def contains(self, value: Any) -> bool:
+        return any(_same(v, value) for _, v, _ in self.items)
+
+
+def _leaves(value: Any, name: str) -> list[tuple[str, Any]]:
+    if isinstance(value, dict):
+        return [x for k, v in value.items() for x in _leaves(v, str(k))]
+    if isinstance(value, list):
+        return [x for v in value for x in _leaves(v, name)]
+    if value is None:
+        return []
+    return [(name, value)]
+
+
+def _same(a: Any, b: Any) -> bool:
+    return a == b and type(a) is type(b) or (isinstance(a, (int, float)) and isinstance(b, (int, float))
+                                              and not isinstance(a, bool) and not isinstance(b, bool) and a == b)
+
+
+def _kind_ok(value: Any, t: dict[str, Any]) -> bool:
+    k = t["k"]
+    if k == "opt":
+        return value is None or _kind_ok(value, t["of"])
+    if k in ("str", "enum"):
+        return isinstance(value, str)
+    if k == "int":
+        return isinstance(value, int) and not isinstance(value, bool)
+    if k == "float":
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if k == "bool":
+        return isinstance(value, bool)
+    if k == "ref":
+        return _kind_ok(value, t["key"])
+    return False
+
+
+class ArgumentDrawer:
+    def __init__(self, env: Any, index: Any, rng: random.Random):
+        self.env = env
+        self.ix = index
+        self.rng = rng
+        self.stated: dict[str, list[Any]] = {}  # collection -> keys the user already named in this task
+
+    def start_task(self) -> None:
+        self.stated = {}
+
+    def remember(self, tool: str, args: dict[str, Any], sources: dict[str, str]) -> None:
+        for name, source in sources.items():
+            coll = self.ix.param_entity.get((tool, name))
+            if coll is not None and source == USER and args[name] not in self.stated.setdefault(coll, []):
+                self.stated[coll].append(args[name])
+
+    def draw(self, tool: str, pool: OutputPool, prefer_call: int | None) -> tuple[dict[str, Any], dict[str, str]]:
+        """Arguments for `tool` and, per argument, its source (OUTPUT or USER)."""
+        args: dict[str, Any] = {}
+        sources: dict[str, str] = {}
+        for p in self.ix.tools[tool]["params"]:
+            coll = self.ix.param_entity.get((tool, p["name"]))
+            if "default" in p and coll is None and self.rng.random() < 0.5:
+                continue  # leave optional arguments out half the time: the tool's default applies
+            value, source = self._value(p, coll, pool, prefer_call)
+            args[p["name"]] = value
+            sources[p["name"]] = source
+        return args, sources
+
+    def _value(self, p: dict[str, Any], coll: str | None, pool: OutputPool, prefer_call: int | None) -> tuple[Any, str]:
+        rng = self.rng
+        t = p["type"]
+        base = t["of"] if t["k"] == "opt" else t
+        state = self.env.db.data
+        if coll is not None:
+            keys = list(state.get(coll, {}))
+            keyset = set(keys)
+            seen = [v for _, v, _ in pool.items if _kind_ok(v, base) and v in keyset]
+            recent = [v for _, v, i in pool.items if i == prefer_call and _kind_ok(v, base) and v in keyset]
+            if (recent or seen) and rng.random() < 0.85:
+                options = recent or seen
+                # one candidate: the agent can take it from the output; several: the user says which
+                return rng.choice(options), (OUTPUT if len(set(options)) == 1 else USER)
+            # the only key of this collection in the last output is readable there, however it was drawn
+            readable = set(recent) if len(set(recent)) == 1 else set()
+            again = [k for k in self.stated.get(coll, []) if k in keyset]
+            if again and rng.random() < 0.7:
+                value = rng.choice(again)  # the same customer, order, ... as before: a coherent task
+            elif keys and rng.random() < 0.8:
+                value = rng.choice(keys)
+            else:
+                return self._fresh(base, p.get("constraints", {})), USER  # a new key, for tools that create
+            return value, (OUTPUT if value in readable else USER)
+        if base["k"] == "enum":
+            return rng.choice(self._enum_members(base["name"])), USER
+        named = [v for n, v, _ in pool.items if n == p["name"] and _kind_ok(v, base)]
+        if named and rng.random() < 0.7:
+            return rng.choice(named), (OUTPUT if len(set(named)) == 1 else USER)
+        in_state = self._state_values(p["name"], base)
+        if in_state and rng.random() < 0.5:
+            return rng.choice(in_state), USER
+        return self._fresh(t, p.get("constraints", {})), USER
+
+    def _enum_members(self, name: str) -> list[str]:
+        return next(e["members"] for e in self.ix.ir["enums"] if e["name"] == name)
+
+    def _state_values(self, name: str, t: dict[str, Any]) -> list[Any]:
+        """Values of same-named fields of the entities in state (an `email` parameter -> existing emails)."""
+        out: list[Any] = []
+        for coll in self.ix.collections:
+            for entity in self.env.db.data.get(coll, {}).values():
+                if isinstance(entity, dict) and name in entity and _kind_ok(entity[name], t) \
+                        and entity[name] is not None and entity[name] not in out:
+                    out.append(entity[name])
+        return out
+
+    def _fresh(self, t: dict[str, Any], constraints: dict[str, Any]) -> Any:
+        gen = _Generator(type(self.env), self.rng)
+        gen.keys = {c: list(v) for c, v in self.env.db.data.items() if c in self.ix.collections}
+        if t["k"] == "int" and "max" not in constraints:
+            # small, plausible numbers (quantities, nights, seats) rather than anything up to 100
+            lo = int(constraints.get("min", 1))
+            return self.rng.randint(lo, lo + 4)
+        return gen.value(t, constraints, 1)
+
+    def wrong_value(self, tool: str, name: str, right: Any) -> Any | None:
+        """A value the user might mistakenly give for `name` that the tool should reject, or None."""
+        p = next(x for x in self.ix.tools[tool]["params"] if x["name"] == name)
+        coll = self.ix.param_entity.get((tool, name))
+        c = p.get("constraints", {})
+        if coll is not None and isinstance(right, str):
+            keys = self.env.db.data.get(coll, {})
+            for suffix in ("9", "0", "x", "99"):
+                if right + suffix not in keys:
+                    return right + suffix
+        if coll is not None and isinstance(right, int) and not isinstance(right, bool):
+            return max(self.env.db.data.get(coll, {}) or [0]) + 1  # type: ignore[type-var]
+        if isinstance(right, int) and not isinstance(right, bool) and "max" in c:
+            return int(c["max"]) + 1
+        return None

@@ -1,0 +1,28 @@
+"""Tasks for many domains at once: what `envdsl tasks` runs. The caller supplies `load_env(spec)`
+(the CLI passes envdsl.session.environment_from_spec), so this layer never imports the compiler."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from envdsl.tasks.sampler import SampleConfig, TaskSampler
+
+
+def build_tasks(specs: list[str], load_env: Callable[[str], Any], n: int, seed: int, cfg: SampleConfig,
+                goal_writer: Callable[[dict[str, Any], Any], str] | None = None
+                ) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
+    """n tasks per domain (fewer when the domain cannot give n distinct ones) and per-domain stats.
+    Deterministic for (specs, n, seed, cfg): each domain has its own random stream."""
+    tasks: list[dict[str, Any]] = []
+    stats: dict[str, dict[str, Any]] = {}
+    for spec in specs:
+        env = load_env(spec)
+        sampler = TaskSampler(env, cfg, seed, spec=spec, goal_writer=goal_writer)
+        got = sampler.sample(n)
+        tasks.extend(got)
+        stats[sampler.domain] = {"spec": spec, "tasks": len(got), "tools": sampler.graph.number_of_nodes(),
+                                 "edges": sampler.graph.number_of_edges(),
+                                 "read_only": sum(t["read_only"] for t in got),
+                                 "with_failure": sum(t["has_failure"] for t in got),
+                                 "rejections": dict(sorted(sampler.rejections.items()))}
+    return tasks, stats
