@@ -148,8 +148,7 @@ def load_seed(spath: Path, raw: bytes, ir: dict[str, Any], bag: DiagnosticBag, s
             bag.error(code, f"{path}: {msg}", sdisplay, Span(line, col, line, col + 1),
                       f"the seed must match the state declared in {spec_display}")
         return None
-    schema = env_cls.schema()
-    return {f["name"]: schema.normalize(data[f["name"]], f["type"]) for f in tables["state_fields"]}
+    return env_cls.normalize_state(data)
 
 
 def _seed_location(path: str, msg: str) -> str:

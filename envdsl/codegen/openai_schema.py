@@ -90,7 +90,9 @@ class SchemaWriter:
         required = [p["name"] for p in tool["params"] if "default" not in p]
         return {"type": "function",
                 "function": {"name": tool["name"], "description": tool["description"],
-                             "parameters": {"type": "object", "properties": props, "required": required}}}
+                             # the runtime rejects unknown arguments, so the schema says so too
+                             "parameters": {"type": "object", "properties": props, "required": required,
+                                            "additionalProperties": False}}}
 
 
 def tool_schemas(ir: dict[str, Any]) -> list[dict[str, Any]]:

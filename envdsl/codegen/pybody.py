@@ -17,7 +17,8 @@ from typing import Any
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _PY_TAKEN = frozenset({"rt", "db", "S", "ToolError", "Any", "len", "str", "int", "float", "bool", "list", "dict",
                        "sum", "min", "max", "any", "all", "sorted", "round", "abs", "range", "zip", "enumerate",
-                       "reversed", "print", "type", "object", "id", "json", "self", "format", "iter", "next"})
+                       "reversed", "print", "type", "object", "id", "json", "self", "format", "iter", "next",
+                       "l", "O", "I"})  # the last three are ambiguous names to linters (E741)
 
 
 def python_safe(name: str) -> str:
@@ -139,7 +140,7 @@ class BodyWriter:
             self.block(s["body"], ind + 1)
             self.scopes.pop()
         elif kind == "require":
-            self.emit(ind, f"if not {self.expr(s['cond'])}:")
+            self.emit(ind, f"if {self.negated(s['cond'])}:")
             self.emit(ind + 1, f"raise ToolError({self.expr(s['msg'])})")
         elif kind == "fail":
             self.emit(ind, f"raise ToolError({self.expr(s['msg'])})")
@@ -190,11 +191,18 @@ class BodyWriter:
     def iterable(self, it: dict[str, Any], kind: str, two: bool) -> str:
         if kind == "zip":
             a, b = (self.expr(x) for x in it["args"])
-            return f"zip({a}, {b})"
+            return f"zip({a}, {b}, strict=False)"  # stops at the shorter list; explicit for linters (B905)
         code = self.expr(it)
         if kind == "map":
             return f"{code}.items()" if two else f"{code}.values()"
         return f"enumerate({code})" if two else code
+
+    def negated(self, cond: dict[str, Any]) -> str:
+        """`not cond`; a membership test is flipped instead (`x not in y`), as linters want (E713)."""
+        if cond["e"] == "bin" and cond["op"] in ("in", "not in"):
+            flipped = "not in" if cond["op"] == "in" else "in"
+            return f"({self.expr(cond['l'])} {flipped} {self.expr(cond['r'])})"
+        return f"not {self.expr(cond)}"
 
     def expr(self, e: dict[str, Any]) -> str:
         k = e["e"]

@@ -216,6 +216,15 @@ def _str_fn(n: int, result: T.Type) -> Callable[[BuiltinCtx], T.Type]:
     return rule
 
 
+def _split(c: BuiltinCtx) -> T.Type:
+    result = _str_fn(2, T.list_of(T.STR))(c)
+    sep = c.args[1][0] if len(c.args) == 2 else None
+    if sep is not None and sep.get("e") == "lit" and sep.get("v") == "":
+        c.err("split() needs a non-empty separator; to go through the characters of s, write for c in s { ... }",
+              "E0302", c.call.args[1].span)
+    return result
+
+
 def _join(c: BuiltinCtx) -> T.Type:
     if c.arity(2) and c.want(0, ("list",), "a list of str"):
         if _elem(c.t(0))["k"] not in ("str", "enum", "ref", "any"):
@@ -276,6 +285,6 @@ BUILTINS: dict[str, Callable[[BuiltinCtx], T.Type]] = {
     "keys": _keys, "values": _values, "round": _round, "abs": _abs, "str": _str, "int": _int, "float": _float,
     "lower": _str_fn(1, T.STR), "upper": _str_fn(1, T.STR), "strip": _str_fn(1, T.STR),
     "fold": _str_fn(1, T.STR), "startswith": _str_fn(2, T.BOOL), "endswith": _str_fn(2, T.BOOL),
-    "split": _str_fn(2, T.list_of(T.STR)), "replace": _str_fn(3, T.STR), "join": _join, "range": _range,
+    "split": _split, "replace": _str_fn(3, T.STR), "join": _join, "range": _range,
     "slice": _slice, "to_json": _to_json, "now": _now, "new_id": _new_id, "calc": _calc, "zip": _zip,
 }

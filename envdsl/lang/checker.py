@@ -84,10 +84,12 @@ class Checker:
         functions = [self._check_body(info) for info in self.fns.values()]
         tools = [self._check_body(info) for info in self.tools.values()]
         self._check_recursion_and_effects()
+        may_fail = self._fns_that_may_fail(functions)
         for fn_name, span in self.call_stmts:
-            if fn_name in self.fns and not self.fns[fn_name].writes:
-                self.err("E0406", f"calling '{fn_name}' as a statement has no effect: it does not change the state",
-                         span)
+            # a call statement must do something: change the state, or check something and fail
+            if fn_name in self.fns and not self.fns[fn_name].writes and fn_name not in may_fail:
+                self.err("E0406", f"calling '{fn_name}' as a statement has no effect: it neither changes the "
+                                  "state nor can fail", span)
         invariants = [self._check_invariant(d) for d in decls if isinstance(d, A.InvariantDecl)]
         generator = self._check_generator([d for d in decls if isinstance(d, A.GeneratorDecl)])
         if not self.tools and domains:
@@ -478,6 +480,24 @@ class Checker:
         elif name in self.state or name in self.consts:
             self.err("E0213", f"'{name}' hides a state field or constant of the same name", span)
         self.scopes[-1][name] = var
+
+    def _fns_that_may_fail(self, functions: list[dict[str, Any]]) -> set[str]:
+        """Fns whose body can end in a spec-chosen failure (require, fail, ?? fail), directly or via calls."""
+        direct: dict[str, bool] = {}
+        calls: dict[str, set[str]] = {}
+        for fn in functions:
+            text = _json_text(fn["body"])
+            direct[fn["name"]] = any(tag in text for tag in ('"s": "require"', '"s": "fail"', '"fail": {'))
+            calls[fn["name"]] = self.fns[fn["name"]].calls if fn["name"] in self.fns else set()
+        failing = {n for n, d in direct.items() if d}
+        changed = True
+        while changed:
+            changed = False
+            for name, callees in calls.items():
+                if name not in failing and callees & failing:
+                    failing.add(name)
+                    changed = True
+        return failing
 
     def _state_path(self, e: A.Expr) -> str | None:
         """`state.NAME`: the state field NAME, named explicitly (when no local is called `state`)."""
@@ -1087,6 +1107,8 @@ class Checker:
         if result is None:
             self.err("E0302", f"'{op}' is not defined for {T.show(at)} and {T.show(bt)}", e.span)
             result = T.ANY
+        elif op == "**" and result["k"] == "int" and not _nonnegative_int_constant(e.right):
+            result = T.FLOAT  # 2 ** -1 is 0.5: an int power is an int only for a constant exponent >= 0
         return node, result, False
 
     def _check_enum_literal(self, t: T.Type, other: A.Expr) -> None:
@@ -1108,6 +1130,11 @@ class Checker:
         base = T.strip_opt(want)
         if base["k"] == "enum" and isinstance(src, A.Lit) and isinstance(src.value, str):
             self._check_enum_literal(want, src)
+            return x
+        if base["k"] == "enum" and isinstance(src, A.Cond) and xt["k"] in ("str", "enum"):
+            # `if c then "open" else "frozen"`: each branch is checked as a member
+            self._coerce(x["then"], x["then"]["t"], want, src.then)
+            self._coerce(x["else"], x["else"]["t"], want, src.orelse)
             return x
         if not _assignable(xt, want, self):
             self.err("E0301", f"expected {_a(want)}, got {_a(xt)}", src.span,
@@ -1173,6 +1200,13 @@ def _join(a: T.Type, b: T.Type, c: Checker) -> T.Type | None:
         j = _join(a["of"], b["of"], c)
         return T.list_of(j) if j else None
     return None
+
+
+def _nonnegative_int_constant(e: A.Expr) -> bool:
+    if isinstance(e, A.Lit):
+        return isinstance(e.value, int) and not isinstance(e.value, bool) and e.value >= 0
+    return isinstance(e, A.BinOp) and e.op in ("+", "*", "**") and _nonnegative_int_constant(e.left) \
+        and _nonnegative_int_constant(e.right)
 
 
 def _arith_type(op: str, a: T.Type, b: T.Type) -> T.Type | None:
@@ -1280,6 +1314,12 @@ def _rooted_in_state(e: A.Expr, c: Checker) -> bool:
             return True
         e = e.obj
     return isinstance(e, A.Name) and c.lookup(e.id) is None and e.id in c.state
+
+
+def _json_text(value: Any) -> str:
+    import json
+
+    return json.dumps(value, sort_keys=True)
 
 
 def _coerce_hint(src: T.Type, dst: T.Type) -> str | None:

@@ -65,7 +65,7 @@ _CODES = [
     Code("E0403", "missing return", "every path through the body must end in return or fail"),
     Code("E0404", "recursion is not allowed", "functions may not call themselves, directly or through others"),
     Code("E0405", "break or continue outside a loop", None),
-    Code("E0406", "call used as a statement has no effect", "only functions that change the state may be called as statements"),
+    Code("E0406", "call used as a statement has no effect", "only functions that change the state or can fail (require, fail, ?? fail) may be called as statements"),
     Code("E0407", "invariant or constant may not read tool state this way", None),
     Code("E0501", "seed file not found", None),
     Code("E0502", "seed file is not valid JSON", None),

@@ -117,6 +117,8 @@ class Environment:
         for f in cls.STATE_FIELDS:
             name = f["name"]
             if name not in state:
+                if f["kind"] == "value" and f.get("default") is not None:
+                    continue  # filled with its default when the state is normalised
                 out.append(f"state: missing field {name!r}")
                 continue
             out.extend(schema.errors(state[name], f["type"], name, limit))
@@ -169,8 +171,17 @@ class Environment:
         errors = self.state_errors(state)
         if errors:
             raise ValueError("invalid state:\n  " + "\n  ".join(errors))
-        schema = self.schema()
-        return {f["name"]: schema.normalize(clone(state[f["name"]]), f["type"]) for f in self.STATE_FIELDS}
+        return self.normalize_state(state)
+
+    @classmethod
+    def normalize_state(cls, state: dict[str, Any]) -> dict[str, Any]:
+        """A valid state in canonical form: declared field order, defaults filled (a copy)."""
+        schema = cls.schema()
+        out = {}
+        for f in cls.STATE_FIELDS:
+            value = state[f["name"]] if f["name"] in state else f.get("default")
+            out[f["name"]] = schema.normalize(clone(value), f["type"])
+        return out
 
     # ---- the API
     def reset(self, state: dict[str, Any] | None = None, *, seed: int | None = None) -> None:
@@ -202,10 +213,17 @@ class Environment:
         mark = db.mark()
         try:
             value = spec.fn(db, **kwargs)
-            content = value if isinstance(value, str) else json.dumps(value)
+            # allow_nan=False: NaN and Infinity are not JSON, so such a result is a failure, not an output
+            content = value if isinstance(value, str) else json.dumps(value, allow_nan=False)
         except ToolError as e:
             db.rollback(mark)
             return ToolResult(False, "Error: " + e.message)
+        except ValueError as e:
+            if "JSON compliant" not in str(e):
+                db.rollback(mark)
+                return ToolResult(False, f"Error: internal error in tool {name}: ValueError: {e}", True)
+            db.rollback(mark)
+            return ToolResult(False, "Error: the result is not a finite number")
         except Exception as e:  # a broken tool: report it, keep the state, never crash the caller
             db.rollback(mark)
             return ToolResult(False, f"Error: internal error in tool {name}: {type(e).__name__}: {e}", True)

@@ -137,6 +137,8 @@ class _Generator:
     def unique_strings(self, c: dict[str, Any], n: int, prefix: str) -> list[str]:
         if c.get("examples") and len(set(c["examples"])) >= n:
             return sorted(set(c["examples"]))[:n]
+        # too few examples for n distinct keys: sample the pattern (or number them) instead
+        c = {k: v for k, v in c.items() if k != "examples"}
         if "pattern" not in c and "one_of" not in c:
             return [f"{prefix}_{i:04d}" for i in range(1, n + 1)]
         out: list[str] = []
