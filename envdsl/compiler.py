@@ -136,13 +136,13 @@ def load_seed(spath: Path, raw: bytes, ir: dict[str, Any], bag: DiagnosticBag, s
         bag.error("E0502", f"invalid JSON: {e.msg}", sdisplay, Span(e.lineno, e.colno, e.lineno, e.colno + 1))
         return None
     tables = runtime_tables(ir)
-    env_cls = type("SeedCheck", (Environment,), {"TYPES": tables["types"], "STATE_FIELDS": tables["state_fields"],
-                                                 "_schema": None})
+    env_cls: type[Environment] = type("SeedCheck", (Environment,), {
+        "TYPES": tables["types"], "STATE_FIELDS": tables["state_fields"], "_schema": None})
     errors = env_cls.state_errors(data, limit=50)
     if errors:
         bag.add_source(sdisplay, text)
-        for e in errors:
-            path, _, msg = e.partition(": ")
+        for problem in errors:
+            path, _, msg = problem.partition(": ")
             line, col = locate(text, _seed_location(path, msg))
             code = "E0504" if "is not a key of" in msg else "E0505" if "must equal its key" in msg else "E0503"
             bag.error(code, f"{path}: {msg}", sdisplay, Span(line, col, line, col + 1),

@@ -98,11 +98,12 @@ def render_package(ir: dict[str, Any], seed: Any, source: str, package: str) -> 
     tables = runtime_tables(ir)
     tools = []
     for t in ir["tools"]:
-        params = [{"name": p["name"], "py": python_safe(p["name"]), "type": p["type"],
-                   "constraints": p.get("constraints", {}), **({"default": p["default"]} if "default" in p else {})}
-                  for p in t["params"]]
+        tool_params = [{"name": p["name"], "py": python_safe(p["name"]), "type": p["type"],
+                        "constraints": p.get("constraints", {}),
+                        **({"default": p["default"]} if "default" in p else {})}
+                       for p in t["params"]]
         tools.append({"name": t["name"], "py": fn_names[t["name"]], "effect": t["effect"],
-                      "params": pydata(tuple(params), 8), "returns": pydata(t["returns"], 8)})
+                      "params": pydata(tuple(tool_params), 8), "returns": pydata(t["returns"], 8)})
     cname = class_name(domain)
     env = _env()
     common = {"domain": domain, "source": source, "description": ir["domain"]["description"],

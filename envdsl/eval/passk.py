@@ -30,11 +30,11 @@ def passk_report(outcomes: list[dict[str, Any]], ks: list[int]) -> dict[str, Any
         groups.setdefault("all", []).append(results)
     report: dict[str, Any] = {}
     for name in sorted(groups, key=lambda g: (g == "all", g)):
-        results = groups[name]
-        n = min(len(r) for r in results)
-        row: dict[str, Any] = {"tasks": len(results), "trials": n}
+        task_results = groups[name]
+        n = min(len(r) for r in task_results)
+        row: dict[str, Any] = {"tasks": len(task_results), "trials": n}
         for k in ks:
-            row[f"pass^{k}"] = round(pass_hat_k([sum(r[:n]) for r in results], n, k), 6) if k <= n else None
+            row[f"pass^{k}"] = round(pass_hat_k([sum(r[:n]) for r in task_results], n, k), 6) if k <= n else None
         report[name] = row
     return report
 

@@ -63,7 +63,7 @@ def show(t: Type) -> str:
     """A type as a spec author writes it."""
     k = t["k"]
     if k in ("str", "int", "float", "bool", "null", "any", "unknown"):  # unknown: the items of an empty []
-        return {"null": "null", "any": "unknown"}.get(k, k)
+        return "unknown" if k in ("any", "unknown") else str(k)
     if k == "list":
         return f"list<{show(t['of'])}>"
     if k == "map":

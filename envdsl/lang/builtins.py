@@ -163,14 +163,14 @@ def _first(c: BuiltinCtx) -> T.Type:
 
 def _keys(c: BuiltinCtx) -> T.Type:
     if c.arity(1) and c.want(0, ("map",), "a map or collection"):
-        return T.list_of(c.t(0)["key"])
+        return T.list_of(c.t(0).get("key", T.ANY))  # an `any` argument (after an error) has no key type
     return T.ANY
 
 
 def _values(c: BuiltinCtx) -> T.Type:
     if c.arity(1) and c.want(0, ("map",), "a map or collection"):
         c.aliases = c.args[0][2]
-        return T.list_of(c.t(0)["val"])
+        return T.list_of(c.t(0).get("val", T.ANY))
     return T.ANY
 
 

@@ -98,8 +98,8 @@ class Checker:
             return None
         policy = [d for d in decls if isinstance(d, A.PolicyDecl)]
         seed = [d for d in decls if isinstance(d, A.SeedDecl)]
-        for extra in (policy[1:] + seed[1:]):  # type: ignore[operator]
-            self.err("E0201", "declared more than once", extra.span)
+        for duplicate in [*policy[1:], *seed[1:]]:
+            self.err("E0201", "declared more than once", duplicate.span)
         dom = domains[0]
         for fn_ir, info in zip(functions, self.fns.values()):
             fn_ir["writes"] = info.writes
@@ -511,9 +511,9 @@ class Checker:
         Tests joined by `and` all narrow (`pm is GiftCard and pm.balance < x`)."""
         if isinstance(cond, A.BinOp) and cond.op == "and":
             left, right = self._narrowed(cond.left), self._narrowed(cond.right)
-            for name, var in right.items():  # `x != null and x is V`: V wins over non-null
-                if name not in left or var.type["k"] == "record":
-                    left[name] = var
+            for name, narrowed in right.items():  # `x != null and x is V`: V wins over non-null
+                if name not in left or narrowed.type["k"] == "record":
+                    left[name] = narrowed
             return left
         if isinstance(cond, A.BinOp) and cond.op == "!=":  # `x != null` makes an optional local non-null
             named = cond.left if isinstance(cond.right, A.Lit) and cond.right.value is None else \
@@ -601,12 +601,12 @@ class Checker:
             self.loop_depth += 1
             writes_before = len(self.current.write_spans) if self.current else 0
             calls_before = self.fn_calls_seen
-            body, _ = self._block(s.body, new_scope=False)
+            loop_body, _ = self._block(s.body, new_scope=False)
             self.loop_depth -= 1
             self.scopes.pop()
-            mutates = _mutates(body) or (self.current is not None and len(self.current.write_spans) > writes_before) \
+            mutates = _mutates(loop_body) or (self.current is not None and len(self.current.write_spans) > writes_before) \
                 or self.fn_calls_seen > calls_before  # whether the fn writes is not known yet: copy to be safe
-            return {"s": "for", "var": s.var, "var2": s.var2, "iter": it, "kind": kind, "body": body,
+            return {"s": "for", "var": s.var, "var2": s.var2, "iter": it, "kind": kind, "body": loop_body,
                     "snapshot": mutates}, False
         if isinstance(s, A.Require):
             c, ct, _ = self.expr(s.cond)
@@ -648,9 +648,9 @@ class Checker:
             return {"s": word, "obj": obj, "value": v}, False
         if isinstance(s, A.CallStmt):
             if not isinstance(s.call, A.Call):
-                word = s.call.id if isinstance(s.call, A.Name) else None
+                called = s.call.id if isinstance(s.call, A.Name) else None
                 hint = None
-                if word in ("while", "loop", "def", "function", "import", "class", "lambda", "exec", "eval"):
+                if called in ("while", "loop", "def", "function", "import", "class", "lambda", "exec", "eval"):
                     hint = "specs cannot import or run code, and loops must be `for x in collection { ... }`"
                 self.err("E0107", "this expression is not a statement", s.span, hint)
                 return None, False
@@ -829,22 +829,22 @@ class Checker:
             self._want_bool(ct, e.test.span)
             a, at, aa = self.expr(e.then)
             b, bt, ba = self.expr(e.orelse)
-            t = _join(at, bt, self)
-            if t is None:
+            joined = _join(at, bt, self)
+            if joined is None:
                 self.err("E0301", f"the branches have different types: {T.show(at)} and {T.show(bt)}", e.span)
-                t = T.ANY
-            return {"e": "cond", "test": c, "then": a, "else": b}, t, aa or ba
+                joined = T.ANY
+            return {"e": "cond", "test": c, "then": a, "else": b}, joined, aa or ba
         if isinstance(e, A.Coalesce):
             x, xt, xa = self.expr(e.left)
             if e.fail:
                 m = self._message(e.right)
                 return {"e": "coalesce", "x": x, "fail": m}, T.strip_opt(xt), xa
             d, dt, da = self.expr(e.right)
-            t = _join(T.strip_opt(xt), dt, self)
-            if t is None:
+            fallback = _join(T.strip_opt(xt), dt, self)
+            if fallback is None:
                 self.err("E0301", f"the fallback is {_a(dt)}, the value is {_a(xt)}", e.right.span)
-                t = T.ANY
-            return {"e": "coalesce", "x": x, "default": d}, t, xa or da
+                fallback = T.ANY
+            return {"e": "coalesce", "x": x, "default": d}, fallback, xa or da
         if isinstance(e, A.ListLit):
             items = []
             et: T.Type | None = {"k": "unknown"}
@@ -876,28 +876,28 @@ class Checker:
                 pairs.append([kx, vx])
             return {"e": "map", "pairs": pairs}, T.map_of(kt_, vt_), alias
         if isinstance(e, (A.ListComp, A.MapComp)):
-            c = e.comp
-            it, kind, t1, t2, alias = self._iterable(c.iter, c.var2 is not None)
+            clause = e.comp
+            it, kind, t1, t2, alias = self._iterable(clause.iter, clause.var2 is not None)
             self.scopes.append({})
-            spans = c.var_spans or (c.span, c.span)
-            self.declare_local(c.var, spans[0], Var(t1, alias and not T.is_scalar(t1), False))
-            if c.var2 is not None:
-                self.declare_local(c.var2, spans[-1], Var(t2, alias and not T.is_scalar(t2), False))
+            spans = clause.var_spans or (clause.span, clause.span)
+            self.declare_local(clause.var, spans[0], Var(t1, alias and not T.is_scalar(t1), False))
+            if clause.var2 is not None:
+                self.declare_local(clause.var2, spans[-1], Var(t2, alias and not T.is_scalar(t2), False))
             cond = None
-            if c.cond is not None:
-                cond, condt, _ = self.expr(c.cond)
-                self._want_bool(condt, c.cond.span)
-            comp = {"var": c.var, "var2": c.var2, "iter": it, "kind": kind, "cond": cond}
+            if clause.cond is not None:
+                cond, condt, _ = self.expr(clause.cond)
+                self._want_bool(condt, clause.cond.span)
+            comp = {"var": clause.var, "var2": clause.var2, "iter": it, "kind": kind, "cond": cond}
             if isinstance(e, A.ListComp):
                 elt, et2, ea = self.expr(e.elt)
                 self.scopes.pop()
                 return {"e": "listcomp", "elt": elt, **comp}, T.list_of(et2), ea
-            k, kt2, _ = self.expr(e.key)
-            v, vt2, va = self.expr(e.value)
+            kx2, kt2, _ = self.expr(e.key)
+            vx2, vt2, va = self.expr(e.value)
             if kt2["k"] not in ("str", "int", "enum", "ref", "any"):
                 self.err("E0314", f"map keys must be str, int or an enum, not {T.show(kt2)}", e.key.span)
             self.scopes.pop()
-            return {"e": "mapcomp", "key": k, "value": v, **comp}, T.map_of(kt2, vt2), va
+            return {"e": "mapcomp", "key": kx2, "value": vx2, **comp}, T.map_of(kt2, vt2), va
         raise AssertionError(f"unhandled expression {type(e).__name__}")
 
     def _iterable(self, e: A.Expr, two: bool) -> tuple[dict[str, Any], str, T.Type, T.Type, bool]:
@@ -992,11 +992,11 @@ class Checker:
             for a in e.args:
                 self.expr(a)
             return {"e": "lit", "v": None}, T.ANY, False
-        args = [self.expr(a) for a in e.args]
+        checked = [self.expr(a) for a in e.args]
         kwargs = {k: (self.expr(v), sp) for k, v, sp in e.kwargs}
-        ctx = BuiltinCtx(self, e, args, kwargs)
+        ctx = BuiltinCtx(self, e, checked, kwargs)
         result = spec(ctx)
-        node = {"e": "call", "fn": name, "args": [a[0] for a in args],
+        node = {"e": "call", "fn": name, "args": [a[0] for a in checked],
                 "kwargs": {k: v[0][0] for k, v in kwargs.items()}}
         node.update(ctx.extra)
         return node, result, ctx.aliases
@@ -1009,15 +1009,15 @@ class Checker:
             x, xt, _ = self.expr(a)
             bound[p["name"]] = self._coerce(x, xt, p["type"], a)
         for k, v, sp in e.kwargs:
-            p = next((p for p in params if p["name"] == k), None)
-            if p is None:
+            param = next((q for q in params if q["name"] == k), None)
+            if param is None:
                 self.err("E0206", f"{what} has no parameter '{k}'", sp)
                 self.expr(v)
                 continue
             if k in bound:
                 self.err("E0205", f"parameter '{k}' is given twice", sp)
             x, xt, _ = self.expr(v)
-            bound[k] = self._coerce(x, xt, p["type"], v)
+            bound[k] = self._coerce(x, xt, param["type"], v)
         out = []
         for p in params:
             if p["name"] in bound:

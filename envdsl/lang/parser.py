@@ -482,7 +482,8 @@ def parse_source(source: str, file: str, bag: DiagnosticBag) -> A.Module | None:
         bag.error(e.code, e.message, file, e.span, e.hint)
         return None
     except UnexpectedCharacters as e:
-        ch = source[e.pos_in_stream] if 0 <= e.pos_in_stream < len(source) else ""
+        pos = e.pos_in_stream if e.pos_in_stream is not None else -1
+        ch = source[pos] if 0 <= pos < len(source) else ""
         if ch in "\"'":
             bag.error("E0103", "unterminated string", file, Span(e.line, e.column, e.line, e.column + 1),
                       "close the string on the same line, or use \"\"\" for text over several lines")

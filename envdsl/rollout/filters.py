@@ -35,7 +35,7 @@ def validity_problems(record: dict[str, Any], tool_names: set[str], cfg: FilterC
     out: list[str] = []
     if msgs[0].get("role") != "system" or msgs[1].get("role") != "user":
         out.append("invalid:bad_start")
-    pending: dict[str, str] = {}
+    pending: dict[Any, Any] = {}
     last_assistant: list[str] = []
     for m in msgs:
         role = m.get("role")

@@ -70,6 +70,7 @@ class Environment:
     _seed_text: ClassVar[str | None] = None
     _schema: ClassVar[Schema | None] = None
     _ir: ClassVar[dict[str, Any] | None] = None
+    _collections: ClassVar[frozenset[str] | None] = None
 
     def __init__(self, state: dict[str, Any] | None = None, *, clock: str = DEFAULT_CLOCK):
         self.clock = clock
