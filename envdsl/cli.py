@@ -174,6 +174,188 @@ def replay_cmd(spec: str, tasks_dir: str, as_json: bool, full: bool) -> None:
     sys.exit(0 if ok else EXIT_ERRORS)
 
 
+@main.command("fmt")
+@click.argument("paths", nargs=-1, required=True)
+@click.option("--check", "check_only", is_flag=True, help="Write nothing; exit 1 listing files that would change.")
+def fmt_cmd(paths: tuple[str, ...], check_only: bool) -> None:
+    """Rewrite specs (files, or directories searched for *.env) in the canonical layout."""
+    from envdsl import compiler as C
+    from envdsl.lang.formatter import format_files
+
+    bag = DiagnosticBag()
+    files = [(p, C.display_path(p)) for p in C.find_specs(list(paths), bag)]
+    result = format_files(files, bag, write=not check_only)
+    _report(bag, "text")
+    for reason in result.failed:
+        click.echo(f"envdsl fmt: {reason}", err=True)
+    for name in result.changed:
+        click.echo(f"{'would reformat' if check_only else 'reformatted'} {name}")
+    verb = "would be reformatted" if check_only else "reformatted"
+    click.echo(f"{len(result.changed)} file(s) {verb}, {result.unchanged} unchanged")
+    if bag.has_errors or result.failed or (check_only and result.changed):
+        sys.exit(EXIT_ERRORS)
+
+
+def _llm_options(f: Any) -> Any:
+    """Flags shared by the commands that may talk to an OpenAI-compatible server."""
+    f = click.option("--base-url", default=None, help="Server base URL (default: $OPENAI_BASE_URL).")(f)
+    f = click.option("--api-key", default=None, help="API key (default: $OPENAI_API_KEY).")(f)
+    return click.option("--timeout", type=float, default=120.0, show_default=True, help="Seconds per request.")(f)
+
+
+def _spec_paths(paths: tuple[str, ...]) -> list[str]:
+    """.env files (directories searched) and generated package folders, as given."""
+    from envdsl import compiler as C
+
+    bag = DiagnosticBag()
+    packages = [p for p in paths if (Path(p) / "__init__.py").is_file()]
+    found = [C.display_path(p) for p in C.find_specs([p for p in paths if p not in packages], bag)]
+    if bag.has_errors:
+        _report(bag, "text")
+        sys.exit(EXIT_ERRORS)
+    return packages + found
+
+
+@main.command("tasks")
+@click.argument("specs", nargs=-1, required=True)
+@click.option("-n", "count", type=int, default=10, show_default=True, help="Tasks per domain.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("-o", "--out", default="tasks.jsonl", show_default=True)
+@click.option("--min-calls", type=int, default=1, show_default=True)
+@click.option("--max-calls", type=int, default=4, show_default=True)
+@click.option("--min-writes", type=int, default=0, show_default=True)
+@click.option("--max-writes", type=int, default=None, help="At most this many write calls per task.")
+@click.option("--failure-rate", type=float, default=0.2, show_default=True,
+              help="Share of tasks with a failing call (a wrong user value) and its recovery.")
+@click.option("--initial", type=click.Choice(["seed", "generated", "mixed"]), default="mixed", show_default=True)
+@click.option("--llm", default=None, help="Write goals with an LLM, e.g. openai:gpt-4o-mini (default: templates).")
+@_llm_options
+def tasks_cmd(specs: tuple[str, ...], count: int, seed: int, out: str, min_calls: int, max_calls: int,
+              min_writes: int, max_writes: int | None, failure_rate: float, initial: str, llm: str | None,
+              base_url: str | None, api_key: str | None, timeout: float) -> None:
+    """Sample verified tasks: executed walks over each domain's tool graph, written to OUT as JSONL."""
+    from envdsl.session import environment_from_spec
+    from envdsl.tasks.build import build_tasks
+    from envdsl.tasks.goals import llm_goal_writer
+    from envdsl.tasks.io import write_jsonl
+    from envdsl.tasks.sampler import SampleConfig
+
+    if not 1 <= min_calls <= max_calls:
+        raise click.UsageError("need 1 <= --min-calls <= --max-calls")
+    cfg = SampleConfig(min_calls=min_calls, max_calls=max_calls, min_writes=min_writes, max_writes=max_writes,
+                       failure_rate=failure_rate, initial=initial)
+    writer = None
+    if llm:
+        from envdsl.llm import backend_from_spec
+
+        writer = llm_goal_writer(backend_from_spec(llm, base_url=base_url, api_key=api_key, timeout=timeout))
+    tasks, stats = build_tasks(_spec_paths(specs), environment_from_spec, count, seed, cfg, writer)
+    write_jsonl(out, tasks)
+    for domain, s in stats.items():
+        click.echo(f"{domain}: {s['tasks']} task(s) ({s['read_only']} read-only, {s['with_failure']} with a "
+                   f"failure path); graph {s['tools']} tools, {s['edges']} edges; rejected {s['rejections']}")
+    click.echo(f"wrote {len(tasks)} task(s) to {out}")
+
+
+def _rollout_config(agent: str, user: str, trials: int, workers: int, concurrency: int, max_turns: int,
+                    spec: tuple[str, ...], base_url: str | None, api_key: str | None, timeout: float) -> Any:
+    from envdsl.rollout.runner import RolloutConfig
+    from envdsl.session import environment_from_spec
+
+    specs = {environment_from_spec(p).DOMAIN: p for p in _spec_paths(spec)} if spec else {}
+    return RolloutConfig(agent=agent, user=user, trials=trials, workers=workers, concurrency=concurrency,
+                         max_turns=max_turns, base_url=base_url, api_key=api_key, timeout=timeout, specs=specs)
+
+
+def _rollout_options(f: Any) -> Any:
+    for opt in reversed([
+        click.option("--agent", default="oracle", show_default=True, help="oracle | flaky:P | openai:MODEL | hf:PATH"),
+        click.option("--user", default="scripted", show_default=True, help="scripted | openai:MODEL"),
+        click.option("--workers", type=int, default=1, show_default=True, help="Processes."),
+        click.option("--concurrency", type=int, default=8, show_default=True, help="Threads (when --workers 1)."),
+        click.option("--max-turns", type=int, default=30, show_default=True),
+        click.option("--spec", multiple=True, help="Spec for a domain, instead of the path the tasks name."),
+        click.option("--calls", "calls_mode", type=click.Choice(["auto", "always", "never"]), default="auto",
+                     show_default=True, help="Require the gold calls: for read-only tasks, always, never."),
+        click.option("--calls-exact", is_flag=True, help="The agent's successful calls must equal the gold ones."),
+    ]):
+        f = opt(f)
+    return _llm_options(f)
+
+
+@main.command("rollout")
+@click.argument("tasks_file")
+@click.option("-o", "--out", required=True, help="Output folder (rerun to resume).")
+@click.option("--trials", type=int, default=1, show_default=True)
+@_rollout_options
+def rollout_cmd(tasks_file: str, out: str, trials: int, agent: str, user: str, workers: int, concurrency: int,
+                max_turns: int, spec: tuple[str, ...], calls_mode: str, calls_exact: bool, base_url: str | None,
+                api_key: str | None, timeout: float) -> None:
+    """Simulate conversations for TASKS_FILE, filter them and export the kept ones to OUT/dataset/."""
+    from envdsl.rollout.filters import FilterConfig
+    from envdsl.rollout.runner import read_tasks, run_rollouts
+    from envdsl.session import environment_from_spec
+
+    cfg = _rollout_config(agent, user, trials, workers, concurrency, max_turns, spec, base_url, api_key, timeout)
+    summary = run_rollouts(read_tasks(tasks_file), out, environment_from_spec, cfg,
+                           FilterConfig(calls_mode=calls_mode, calls_exact=calls_exact), progress=sys.stderr.isatty())
+    for line in summary["unplayable"]:
+        click.echo(f"cannot play {line}", err=True)
+    click.echo(f"{summary['conversations']} conversation(s): {summary['kept']} kept, {summary['rejected']} rejected "
+               f"{summary['reasons']}; {summary['recovered_from_error']} recovered from a tool error; "
+               f"dataset in {out}/dataset/")
+    if summary["unplayable"]:
+        sys.exit(EXIT_ERRORS)
+
+
+@main.command("eval")
+@click.argument("source")
+@click.option("-o", "--out", default=None, help="Folder for the rollouts when SOURCE is a tasks file.")
+@click.option("--trials", type=int, default=4, show_default=True)
+@click.option("-k", "ks", type=int, multiple=True, help="k values (default: 1 and the trial count).")
+@click.option("--json", "json_out", default=None, help="Also write the report as JSON here.")
+@_rollout_options
+def eval_cmd(source: str, out: str | None, trials: int, ks: tuple[int, ...], json_out: str | None, agent: str,
+             user: str, workers: int, concurrency: int, max_turns: int, spec: tuple[str, ...], calls_mode: str,
+             calls_exact: bool, base_url: str | None, api_key: str | None, timeout: float) -> None:
+    """pass^k per domain: SOURCE is a tasks JSONL (played TRIALS times each) or an earlier rollout folder."""
+    from envdsl.eval.passk import render_table
+    from envdsl.eval.run import evaluate
+    from envdsl.rollout.filters import FilterConfig
+    from envdsl.session import environment_from_spec
+    from envdsl.tasks.io import write_json
+
+    cfg = _rollout_config(agent, user, trials, workers, concurrency, max_turns, spec, base_url, api_key, timeout)
+    if not Path(source).is_dir() and out is None:
+        raise click.UsageError("give -o OUT for the rollouts of a tasks file")
+    k_list = sorted(set(ks or (1, trials)))
+    report = evaluate(source, environment_from_spec, cfg, k_list, out,
+                      FilterConfig(calls_mode=calls_mode, calls_exact=calls_exact), progress=sys.stderr.isatty())
+    click.echo(render_table(report["passk"], k_list))
+    if json_out:
+        write_json(json_out, report)
+
+
+@main.command("test")
+@click.argument("paths", nargs=-1, required=True)
+@click.option("--examples", default=25, show_default=True, type=click.IntRange(1), help="Examples per test.")
+@click.option("--seed", default=0, show_default=True, type=int, help="Same seed, same examples, same report.")
+@click.option("--json", "as_json", is_flag=True, help="Counts and failures as JSON.")
+def test_cmd(paths: tuple[str, ...], examples: int, seed: int, as_json: bool) -> None:
+    """Property-test every domain in PATHS (specs, folders of specs, generated packages); exit 1 on a failure."""
+    from envdsl.proptest.gate import dumps, run_gate
+    from envdsl.proptest.runner import Options
+
+    report = run_gate(list(paths), Options(examples=examples, seed=seed))
+    click.echo(dumps(report) if as_json else report.render())
+    sys.exit(EXIT_ERRORS if report.failures else 0)
+
+
+from envdsl.synth.command import synth_cmd  # noqa: E402 - `envdsl synth` lives in its own package
+
+main.add_command(synth_cmd)
+
+
 def run() -> None:
     """Entry point: a bug in envdsl itself prints one clear line, not a traceback (ENVDSL_DEBUG=1 shows it)."""
     import os

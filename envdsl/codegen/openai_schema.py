@@ -76,7 +76,8 @@ class SchemaWriter:
         if "pattern" in c:
             s["pattern"] = c["pattern"]
         if "one_of" in c:
-            s["enum"] = list(c["one_of"])
+            # an optional field also takes null: the enum must say so, or the schema rejects what the runtime accepts
+            s["enum"] = list(c["one_of"]) + ([None] if f["type"]["k"] == "opt" else [])
         if "examples" in c:
             s["examples"] = list(c["examples"])
         if f.get("description"):

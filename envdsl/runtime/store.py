@@ -150,28 +150,32 @@ class Db:
 
     def rollback(self, mark: int) -> None:
         journal = self.journal
-        tracking = self.owners is not None
+        owners = self.owners
         while len(journal) > mark:
             entry = journal.pop()
-            if tracking:
-                root = self._root_of(entry)
-                if root is not None:
-                    self.dirty.add(root)
+            root = self._root_of(entry) if owners is not None else None
+            if root is not None:
+                self.dirty.add(root)
             op = entry[0]
+            restored: Any = None
             if op == _SET:
                 _, obj, key, old = entry
                 if old is _MISSING:
                     del obj[key]  # the key was added last, so the order is as before
                 else:
-                    obj[key] = old
+                    obj[key] = restored = old
             elif op == _APPEND:
                 entry[1].pop()
             elif op == _REMOVE:
-                _, obj, i, old = entry
-                obj.insert(i, old)
+                _, obj, i, restored = entry
+                obj.insert(i, restored)
             else:
-                _, obj, key, old, position = entry
-                _reinsert(obj, key, old, position)
+                _, obj, key, restored, position = entry
+                _reinsert(obj, key, restored, position)
+            # A value put back may never have been indexed (the index can be built after it was
+            # replaced): index it now, or later writes inside it would not mark its entity dirty.
+            if root is not None and isinstance(restored, (dict, list)):
+                _index(restored, root, owners)  # type: ignore[arg-type]
 
 
 class _CollectionMarker:

@@ -1,0 +1,173 @@
+"""The LLM writer against a local OpenAI-compatible server with scripted faults: the same client code
+that talks to vLLM or OpenAI. Faults: 429, 500, a timeout, a malformed body, a truncated reply, and a
+spec with a compile error that is repaired after the diagnostics are sent back."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from envdsl.synth.graph import GraphConfig
+from envdsl.synth.pipeline import SynthConfig, run_synth
+from envdsl.synth.sources import Tool
+from envdsl.synth.writer_llm import ReplyError, build_messages, parse_reply
+
+GOOD_SPEC = '''domain notes "Notes"
+seed "notes.seed.json"
+record Note { note_id: str  text: str }
+state { notes: collection<Note> by note_id }
+read tool get_note(note_id: str "Note id") -> Note "Get a note." {
+  return notes[note_id] ?? fail f"No note {note_id}"
+}
+write tool add_note(text: str "The text") -> Note "Add a note." {
+  let id = new_id(notes, "n")
+  insert notes[id] = Note(note_id=id, text=text)
+  return notes[id]
+}
+'''
+BROKEN_SPEC = GOOD_SPEC.replace('let id = new_id(notes, "n")', 'let id: int = new_id(notes, "n")')
+SEED = '{"notes": {"n0001": {"note_id": "n0001", "text": "hello"}}}'
+
+
+def reply(spec: str, seed: str = SEED) -> str:
+    return f"Here you go.\n```env\n{spec}```\n```json\n{seed}\n```\n"
+
+
+class FakeServer:
+    """POST /v1/chat/completions answers from a script; every request body is recorded."""
+
+    def __init__(self, steps: list[tuple[str, Any]]):
+        self.steps = list(steps)
+        self.requests: list[dict[str, Any]] = []
+        self.lock = threading.Lock()
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                with outer.lock:
+                    outer.requests.append(body)
+                    kind, arg = outer.steps.pop(0) if outer.steps else ("status", 500)
+                try:
+                    if kind == "sleep":  # longer than the client's timeout
+                        time.sleep(arg)
+                        self._send(500, "too late")
+                    elif kind == "status":
+                        self._send(arg, json.dumps({"error": {"message": f"status {arg}"}}))
+                    elif kind == "raw":
+                        self._send(200, arg)
+                    else:
+                        self._send(200, json.dumps({"choices": [{"message": {"role": "assistant", "content": arg}}],
+                                                    "usage": {"prompt_tokens": 1000, "completion_tokens": 100}}))
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
+            def _send(self, status: int, text: str) -> None:
+                data = text.encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def __enter__(self) -> "FakeServer":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def notes_input(tmp_path: Path) -> Path:
+    tools = [{"id": "n/notes/get_note", "source": "n", "api": "notes", "name": "get_note", "description": "Get a note",
+              "parameters": {"type": "object", "properties": {"note_id": {"type": "string"}}, "required": ["note_id"]}},
+             {"id": "n/notes/add_note", "source": "n", "api": "notes", "name": "add_note", "description": "Add a note",
+              "parameters": {"type": "object", "properties": {"text": {"type": "string"}}, "required": ["text"]}}]
+    path = tmp_path / "notes.jsonl"
+    path.write_text("".join(json.dumps(t) + "\n" for t in tools))
+    return path
+
+
+def llm_config(tmp_path: Path, url: str, retries: int = 5) -> SynthConfig:
+    return SynthConfig(inputs=[str(notes_input(tmp_path))], out=str(tmp_path / "out"), writer="openai:fake-model",
+                       workers=2, base_url=url, api_key="test-key", rounds=3, llm_timeout=0.5, llm_retries=retries,
+                       llm_backoff=0.01, requests_per_minute=6000, gate_mode="proptest",
+                       graph=GraphConfig(min_size=2, max_size=4, embedder="tfidf"))
+
+
+def only(out: Path, status: str) -> Path:
+    (folder,) = (out / status).iterdir()
+    return folder
+
+
+def test_repair_loop_through_faults(tmp_path: Path) -> None:
+    steps = [("status", 429), ("status", 500), ("sleep", 1.5), ("raw", '{"choices": [{"mess'),  # client retries
+             ("reply", reply(GOOD_SPEC).split("```json")[0] + "```json\n{\"notes\": {"),  # cut off: round 1
+             ("reply", reply(BROKEN_SPEC)),  # compile error: round 2
+             ("reply", reply(GOOD_SPEC))]  # repaired: round 3
+    with FakeServer(steps) as server:
+        summary = run_synth(llm_config(tmp_path, server.url), progress=False, log=lambda m: None)
+    assert (summary["accepted"], summary["rejected"]) == (1, 0)
+    assert summary["llm_calls"] == 7 and summary["llm_calls_per_accepted"] == 7
+    assert summary["llm_tokens"] == 3 * 1100  # usage of the three completions that arrived whole
+    record = json.loads((tmp_path / "out" / "journal.jsonl").read_text())
+    assert record["rounds"] == 3 and record["status"] == "accepted"
+    reqs = server.requests
+    assert all(r["model"] == "fake-model" and r["temperature"] == 0 for r in reqs)
+    # round 2 was asked after the truncated reply, round 3 after the diagnostics
+    assert "no ```json block" in reqs[5]["messages"][-1]["content"]  # the cut-off reply
+    feedback = reqs[6]["messages"][-1]["content"]
+    assert "The compiler reported" in feedback and "error E03" in feedback and "let id: int" in feedback
+    assert reqs[6]["messages"][-2] == {"role": "assistant", "content": reply(BROKEN_SPEC)}
+    # the prompt has the language reference, an example spec and the domain's tools
+    system, user = reqs[0]["messages"][0]["content"], reqs[0]["messages"][1]["content"]
+    assert "envdsl language reference" in system and "```env" in system
+    assert "get_note" in user and "add_note" in user
+    folder = only(tmp_path / "out", "accepted")
+    spec = (folder / f"{folder.name}.env").read_text()
+    assert spec.startswith(f'domain {folder.name} "Notes"\nseed "{folder.name}.seed.json"')  # our names
+    assert sorted(p.name for p in folder.glob("reply_*.md")) == ["reply_0.md", "reply_1.md", "reply_2.md"]
+
+
+def test_rejections_keep_their_reasons(tmp_path: Path) -> None:
+    with FakeServer([("status", 503)] * 3) as server:
+        summary = run_synth(llm_config(tmp_path, server.url, retries=2), progress=False, log=lambda m: None)
+    assert summary["rejected_by_reason"] == {"llm_error": 1} and len(server.requests) == 3
+    verdict = json.loads((only(tmp_path / "out", "rejected") / "verdict.json").read_text())
+    assert "gave up after 3 attempts" in verdict["details"][0] and "HTTP 503" in verdict["details"][0]
+
+
+def test_a_spec_missing_tools_is_sent_back_then_rejected(tmp_path: Path) -> None:
+    partial = GOOD_SPEC.split("write tool")[0]
+    with FakeServer([("reply", reply(partial))] * 4) as server:
+        summary = run_synth(llm_config(tmp_path, server.url), progress=False, log=lambda m: None)
+    assert summary["rejected_by_reason"] == {"missing_tools": 1}
+    assert len(server.requests) == 4  # the draft and three repairs
+    assert "add_note" in server.requests[1]["messages"][-1]["content"]
+
+
+def test_parse_reply_forces_our_names_and_rejects_broken_replies() -> None:
+    spec, seed = parse_reply(reply(GOOD_SPEC), "d00007_notes")
+    assert spec.startswith('domain d00007_notes "Notes"\nseed "d00007_notes.seed.json"') and json.loads(seed)
+    with pytest.raises(ReplyError, match="no ```env block"):
+        parse_reply("I cannot help with that.", "x")
+    with pytest.raises(ReplyError, match="not valid JSON"):
+        parse_reply(reply(GOOD_SPEC, seed='{"notes": '), "x")
+    tools = [Tool(id="a", source="s", api="a", name="get_note")]
+    messages = build_messages("d1", tools)
+    assert [m["role"] for m in messages] == ["system", "user"] and "d1.seed.json" in messages[1]["content"]
+
