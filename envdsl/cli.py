@@ -130,7 +130,7 @@ def call_cmd(spec: str, tool: str, arguments: str, show_state: bool) -> None:
     result = env.call(tool, arguments)
     click.echo(result.content)
     if show_state:
-        from envdsl.session import state_diff
+        from envdsl.runtime.diff import state_diff
 
         for change in state_diff(before, env.state()):
             click.echo(json.dumps(change, sort_keys=True), err=True)

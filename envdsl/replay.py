@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from envdsl.session import state_diff
+from envdsl.runtime.diff import state_diff
 
 _MISSING = object()
 

@@ -10,6 +10,9 @@ from typing import Any
 import click
 
 from envdsl.lang.diagnostics import DiagnosticBag
+from envdsl.runtime.diff import state_diff
+
+__all__ = ["environment_from_spec", "state_diff"]
 
 
 def environment_from_spec(spec: str | Path, **kwargs: Any) -> Any:
@@ -32,23 +35,3 @@ def environment_from_spec(spec: str | Path, **kwargs: Any) -> Any:
     tmp = Path(tempfile.mkdtemp(prefix="envdsl-"))
     C.write_package(tmp, compiled)
     return load_environment(tmp / compiled.domain, **kwargs)
-
-
-def state_diff(before: Any, after: Any, path: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
-    """Changes from one JSON state to another: {path, op: add|remove|change, before?, after?}.
-
-    Lists are compared whole, as tau2-bench's deltas do, because list order matters."""
-    if isinstance(before, dict) and isinstance(after, dict):
-        out: list[dict[str, Any]] = []
-        for k in before:
-            if k not in after:
-                out.append({"path": list(path + (k,)), "op": "remove", "before": before[k]})
-            else:
-                out.extend(state_diff(before[k], after[k], path + (k,)))
-        for k in after:
-            if k not in before:
-                out.append({"path": list(path + (k,)), "op": "add", "after": after[k]})
-        return out
-    if before == after and type(before) is type(after):
-        return []
-    return [{"path": list(path), "op": "change", "before": before, "after": after}]

@@ -15,7 +15,7 @@ from envdsl.proptest.domain import Domain
 from envdsl.proptest.properties import checked_call
 from envdsl.proptest.report import PropertyFailure
 from envdsl.proptest.strategies import StartState, draw_call_args, draw_start_state, pick
-from envdsl.session import state_diff
+from envdsl.runtime.diff import state_diff
 
 
 class Driver:

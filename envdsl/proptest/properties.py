@@ -14,8 +14,8 @@ from typing import Any
 
 from envdsl.proptest.domain import Domain
 from envdsl.proptest.report import PropertyFailure, render_change
+from envdsl.runtime.diff import state_diff
 from envdsl.runtime.environment import ToolResult
-from envdsl.session import state_diff
 
 REJECTED_PREFIXES = ("Error: invalid arguments for ", "Error: arguments must be a JSON object")
 STRING_VALUED = ("str", "enum")

@@ -45,7 +45,7 @@ class Failure:
     expected: str
     actual: str
     # where the calls start: "seed state" or "generated state (seed N)" (generate_state(cls, N)), plus
-    # the drawn edits to it as envdsl.session.state_diff(that state, start state)
+    # the drawn edits to it as envdsl.runtime.diff.state_diff(that state, start state)
     start: str = ""
     start_diff: list[dict[str, Any]] = field(default_factory=list)
     calls: list[dict[str, Any]] = field(default_factory=list)  # {"tool": name, "args": {...}}

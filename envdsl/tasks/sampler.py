@@ -16,9 +16,9 @@ import random
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from envdsl.runtime.diff import state_diff
 from envdsl.runtime.store import clone
 from envdsl.tasks.arguments import OUTPUT, USER, ArgumentDrawer, OutputPool
-from envdsl.tasks.diff import state_diff
 from envdsl.tasks.graph import DomainIndex, build_tool_graph
 from envdsl.tasks.provenance import provenance_problems
 

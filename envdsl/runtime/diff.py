@@ -1,7 +1,9 @@
-"""Changes from one JSON state to another (the gold diff a task records).
+"""Changes from one JSON state to another: [{path, op: add|remove|change, before?, after?}].
 
-The same shape as envdsl.session.state_diff, kept here because tasks/ may not import the
-session layer: {path, op: add|remove|change, before?, after?}; lists compare whole."""
+Lists are compared whole (one `change` holding both lists), as tau2-bench's deltas do, because
+list order matters. Equal values of different JSON types (1 and 1.0) count as a change.
+Used by task sampling (gold diffs), the property gate (reproductions), replay and the CLI.
+"""
 
 from __future__ import annotations
 
