@@ -208,8 +208,17 @@ def _spec_paths(paths: tuple[str, ...]) -> list[str]:
     from envdsl import compiler as C
 
     bag = DiagnosticBag()
-    packages = [p for p in paths if (Path(p) / "__init__.py").is_file()]
-    found = [C.display_path(p) for p in C.find_specs([p for p in paths if p not in packages], bag)]
+    packages: list[str] = []
+    rest: list[str] = []
+    for p in paths:
+        if (Path(p) / "environment.py").is_file():  # one generated domain package
+            packages.append(p)
+        elif (Path(p) / "__init__.py").is_file() and not any(Path(p).rglob("*.env")):
+            # a folder of generated packages, such as generated/: each domain inside it
+            packages.extend(str(d) for d in sorted(Path(p).iterdir()) if (d / "environment.py").is_file())
+        else:
+            rest.append(p)
+    found = [C.display_path(p) for p in C.find_specs(rest, bag)]
     if bag.has_errors:
         _report(bag, "text")
         sys.exit(EXIT_ERRORS)

@@ -119,6 +119,13 @@ def train_phase(config: RunConfig, phase: int, dataset, start: PhaseStart, domai
     on_gpu = torch.cuda.is_available()
     out = phase_dir(config.output_dir, phase)
     trainer = build_trainer(config, phase, dataset, start)
+    if trainer.train_dataset is not None and len(trainer.train_dataset) == 0:
+        from .config import ConfigError
+
+        # TRL drops conversations whose assistant tokens were all cut off; say why instead of crashing
+        raise ConfigError(f"phase {phase}: no conversation keeps an assistant token within data.max_length="
+                          f"{config.data.max_length}; long policies and tool schemas come first, so raise "
+                          "data.max_length (and model.tiny.max_position_embeddings for the tiny model)")
     began = time.time()
     output = trainer.train()
     # save_model gathers sharded weights (FSDP full state dict, ZeRO-3 16-bit gather) and writes the tokenizer too.

@@ -18,6 +18,7 @@ def test_torchrun_two_processes(trajectory_dir, tmp_path):
         sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
         "-m", "train", "--config", str(TINY_CONFIG),
         f"data.train_dir={trajectory_dir}", f"output_dir={tmp_path}", "training.disable_tqdm=true",
+        "training.per_device_train_batch_size=2",  # the step count below depends on it, not on the config
     ]  # fmt: skip
     # Own process group: on a timeout the worker ranks must die with the launcher instead of lingering.
     process = subprocess.Popen(
