@@ -42,8 +42,8 @@ def test_environment_hash_stays_exact_through_calls_undo_and_repeat() -> None:
     from envdsl.runtime.environment import Environment
 
     class Env(Environment):
-        TYPES = {"records": {"Item": [{"name": "id", "type": {"k": "str"}},
-                                      {"name": "meta", "type": {"k": "map", "key": {"k": "str"}, "val": {"k": "int"}}}]},
+        META = {"k": "map", "key": {"k": "str"}, "val": {"k": "int"}}
+        TYPES = {"records": {"Item": [{"name": "id", "type": {"k": "str"}}, {"name": "meta", "type": META}]},
                  "enums": {}, "unions": {}}
         STATE_FIELDS = [{"name": "items", "kind": "collection", "type": {"k": "map", "key": {"k": "str"},
                                                                          "val": {"k": "record", "name": "Item"}},

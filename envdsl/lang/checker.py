@@ -6,10 +6,9 @@ the `any` type to stop one mistake from causing a cascade of others.
 
 from __future__ import annotations
 
-import keyword
 import re
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from envdsl import ir as T
 from envdsl.lang import ast as A
@@ -604,7 +603,8 @@ class Checker:
             loop_body, _ = self._block(s.body, new_scope=False)
             self.loop_depth -= 1
             self.scopes.pop()
-            mutates = _mutates(loop_body) or (self.current is not None and len(self.current.write_spans) > writes_before) \
+            wrote = self.current is not None and len(self.current.write_spans) > writes_before
+            mutates = _mutates(loop_body) or wrote \
                 or self.fn_calls_seen > calls_before  # whether the fn writes is not known yet: copy to be safe
             return {"s": "for", "var": s.var, "var2": s.var2, "iter": it, "kind": kind, "body": loop_body,
                     "snapshot": mutates}, False
@@ -693,8 +693,8 @@ class Checker:
                 self._note_write(s.span)
             else:
                 if tgt.id in self.state:
-                    self.err("E0308", f"a whole collection cannot be replaced; insert, delete or assign its "
-                                      f"entries", tgt.span)
+                    self.err("E0308", "a whole collection cannot be replaced; insert, delete or assign its "
+                                      "entries", tgt.span)
                 elif tgt.id in self.consts:
                     self.err("E0308", f"'{tgt.id}' is a constant", tgt.span)
                 else:
@@ -1346,20 +1346,6 @@ def _did_you_mean(name: str, candidates: list[str]) -> str | None:
 
     close = difflib.get_close_matches(name, sorted(set(candidates)), n=1, cutoff=0.7)
     return f"did you mean '{close[0]}'?" if close else None
-
-
-def python_safe(name: str) -> str:
-    """A spec name as a Python identifier (keywords and builtins get a trailing underscore)."""
-    if keyword.iskeyword(name) or keyword.issoftkeyword(name) or name in _PY_TAKEN:
-        return name + "_"
-    return name
-
-
-_PY_TAKEN = frozenset({"rt", "db", "S", "len", "str", "int", "float", "bool", "list", "dict", "sum", "min", "max",
-                       "any", "all", "sorted", "round", "abs", "range", "zip", "enumerate", "print", "type",
-                       "object", "id", "Any", "json", "self"})
-
-CheckFn = Callable[[A.Module, DiagnosticBag], "dict[str, Any] | None"]
 
 
 def check_module(module: A.Module, bag: DiagnosticBag) -> dict[str, Any] | None:

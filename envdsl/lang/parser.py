@@ -10,7 +10,7 @@ import functools
 from pathlib import Path
 from typing import Any
 
-from lark import Lark, Token, Transformer, Tree, v_args
+from lark import Lark, Token, Transformer, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
 
 from envdsl.lang import ast as A
@@ -538,7 +538,3 @@ def parse_file(path: Path, display: str, bag: DiagnosticBag) -> A.Module | None:
         bag.error("E0607", f"{display} is not UTF-8 text (byte {e.start})", display, Span(line, col, line, col + 1))
         return None
     return parse_source(source, display, bag)
-
-
-def parse_expression(text: str) -> Tree:  # used by tests and the formatter's round-trip check
-    return _lark().parse(text, start="expr")

@@ -79,10 +79,6 @@ def coalesce(value: Any, default: Any) -> Any:
     return default if value is None else value
 
 
-def field_or_none(obj: Any, name: str) -> Any:
-    return None if obj is None else obj.get(name)
-
-
 def first(xs: list[Any]) -> Any:
     return xs[0] if xs else None
 
@@ -128,14 +124,6 @@ def to_float(x: Any) -> float:
     except ValueError:
         raise ToolError(f"cannot convert {x!r} to a float") from None
     return result
-
-
-def to_str(x: Any) -> str:
-    if x is None:
-        return "null"
-    if isinstance(x, bool):
-        return "true" if x else "false"
-    return str(x)
 
 
 def fmt(x: Any, spec: str) -> str:

@@ -2,9 +2,9 @@
 
 import pytest
 import torch
-from train_testkit import tiny_config
 from peft import get_peft_model_state_dict
 from safetensors.torch import load_file
+from train_testkit import tiny_config
 
 import train.modeling
 from train.phases import final_dir, run

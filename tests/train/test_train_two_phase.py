@@ -4,8 +4,8 @@ import json
 
 import pytest
 import torch
-from train_testkit import tiny_config
 from safetensors.torch import load_file
+from train_testkit import tiny_config
 from train_trajectories import retail_conversation
 
 import train.modeling
