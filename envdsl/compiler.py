@@ -19,7 +19,7 @@ from typing import Any
 
 from envdsl import __version__
 from envdsl import ir as IR
-from envdsl.codegen.python_package import TEMPLATES, render_package, runtime_tables
+from envdsl.codegen.python_package import render_package, runtime_tables
 from envdsl.jsonloc import locate
 from envdsl.lang.checker import check_module
 from envdsl.lang.diagnostics import DiagnosticBag, Span
@@ -191,7 +191,8 @@ def unchanged(out_dir: Path, spec_path: Path, toolchain: str) -> bool:
         except ValueError:
             continue
         inputs = rec.get("inputs", {})
-        if rec.get("toolchain") != toolchain or spec_path.name not in inputs or rec.get("spec") != display_path(spec_path):
+        if rec.get("toolchain") != toolchain or spec_path.name not in inputs \
+                or rec.get("spec") != display_path(spec_path):
             continue
         if all((spec_path.parent / f).is_file() and _sha((spec_path.parent / f).read_bytes()) == h
                for f, h in inputs.items()):
@@ -200,9 +201,14 @@ def unchanged(out_dir: Path, spec_path: Path, toolchain: str) -> bool:
 
 
 def stale_files(out_dir: Path, spec: CompiledSpec) -> list[str]:
+    """Generated files that differ from what the spec compiles to. The fingerprint is not compared:
+    it records the compiler's own source too, so a refactor that changes no output is not staleness
+    (the next `envdsl compile` refreshes it)."""
     target = out_dir / spec.domain
     stale = []
     for name, data in spec.files.items():
+        if name == FINGERPRINT_FILE:
+            continue
         f = target / name
         if not f.is_file() or f.read_bytes() != data:
             stale.append(name)
@@ -249,5 +255,5 @@ def toolchain_digest() -> str:
     return _toolchain_digest()
 
 
-__all__ = ["CompiledSpec", "TEMPLATES", "check_duplicates", "check_spec", "find_specs", "render", "unchanged",
+__all__ = ["CompiledSpec", "check_duplicates", "check_spec", "find_specs", "render", "unchanged",
            "stale_files", "toolchain_digest", "write_ir", "write_package"]

@@ -224,3 +224,16 @@ def test_policy_text_and_tool_schemas(shop_out: Path) -> None:
     assert place["parameters"]["properties"]["qty"] == {"type": "integer", "minimum": 1, "maximum": 5, "default": 1}
     env_src = (shop_out / "environment.py").read_text()
     assert "POLICY = 'You help customers of a tiny shop.\\nNever sell more than the stock.'" in env_src
+
+
+def test_check_ignores_a_fingerprint_from_another_compiler_version(tmp_path: Path) -> None:
+    """A compiler refactor that changes no output must not make `--check` fail; a changed output must."""
+    out = tmp_path / "gen"
+    assert run_cli("compile", str(SHOP_SPEC), "-o", str(out))[0] == 0
+    fp = out / "shop" / FINGERPRINT
+    fp.write_text(fp.read_text().replace('"toolchain": "', '"toolchain": "0'), encoding="utf-8")
+    assert run_cli("compile", str(SHOP_SPEC), "-o", str(out), "--check")[0] == 0
+    tools = out / "shop" / "tools.py"
+    tools.write_text(tools.read_text() + "\n# edited\n", encoding="utf-8")
+    code, _, stderr = run_cli("compile", str(SHOP_SPEC), "-o", str(out), "--check")
+    assert code == 1 and "tools.py" in stderr
