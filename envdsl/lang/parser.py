@@ -7,6 +7,7 @@ already checked, and string escapes are decoded by hand.
 from __future__ import annotations
 
 import functools
+import re
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,7 @@ _TERMINAL_NAMES = {
     "LONG_STRING": "a string", "FSTRING": "an f-string", "LBRACE": "'{'", "RBRACE": "'}'",
     "LPAR": "'('", "RPAR": "')'", "LSQB": "'['", "RSQB": "']'", "COMMA": "','", "COLON": "':'",
     "EQUAL": "'='", "DOT": "'.'", "MORETHAN": "'>'", "LESSTHAN": "'<'", "__ANON_0": "'->'",
-    "$END": "end of file", "SEMICOLON": "';'", "AT": "'@'", "QMARK": "'?'",
+    "$END": "end of file", "SEMICOLON": "';'", "AT": "'@'", "QMARK": "'?'", "MINUS": "'-'", "PLUS": "'+'",
 }
 
 
@@ -461,9 +462,55 @@ def _describe_expected(expected: set[str]) -> str:
     return ", ".join(names)
 
 
+_DECLARATION_START = re.compile(
+    r"^(domain|policy|seed|const|enum|record|union|state|invariant|generator|fn|read|write)\b")
+
+
 def parse_source(source: str, file: str, bag: DiagnosticBag) -> A.Module | None:
-    """Parse one spec. On a syntax error, record a diagnostic and return None."""
+    """Parse one spec. On syntax errors, record diagnostics and return None.
+
+    LALR parsing stops at the first error, so after a failure each top-level declaration is
+    parsed on its own to report the first error of every broken declaration, not only the first
+    of the file. Their positions stay exact: each piece is padded with the lines before it."""
     bag.add_source(file, source)
+    whole = DiagnosticBag()
+    module = _parse_once(source, file, whole)
+    if module is not None:
+        return module
+    pieces = DiagnosticBag()
+    declarations = _declarations(source)
+    for i, (first_line, text) in enumerate(declarations):
+        piece = DiagnosticBag()
+        _parse_once("\n" * (first_line - 1) + text, file, piece)
+        for d in piece.items:
+            if i < len(declarations) - 1 and d.code == "E0103":  # the end of this piece is not the file's
+                d.message = d.message.replace("unexpected end of file", "the declaration ends unfinished")
+        pieces.extend(piece.items)
+    # per-declaration errors are more precise (an unclosed '{' is reported in its own declaration,
+    # not where the next one starts); without any, the whole-file error stands
+    bag.extend(pieces.items if pieces.items else whole.items)
+    return None
+
+
+def _declarations(source: str) -> list[tuple[int, str]]:
+    """(first line, text) of each top-level declaration: a new one starts at a line beginning with a
+    declaration keyword, outside triple-quoted text."""
+    starts: list[int] = []
+    in_long_string = False
+    lines = source.split("\n")
+    for i, line in enumerate(lines):
+        if not in_long_string and _DECLARATION_START.match(line):
+            starts.append(i)
+        if line.count('"""') % 2 == 1:
+            in_long_string = not in_long_string
+    if not starts or starts[0] != 0:
+        starts.insert(0, 0)
+    bounds = starts + [len(lines)]
+    return [(a + 1, "\n".join(lines[a:b])) for a, b in zip(bounds, bounds[1:]) if "\n".join(lines[a:b]).strip()]
+
+
+def _parse_once(source: str, file: str, bag: DiagnosticBag) -> A.Module | None:
+    """One parse of the whole text: a module, or None with the first syntax error recorded."""
     comments: list[tuple[int, int, str]] = []
     try:
         parser = _lark()
@@ -521,7 +568,7 @@ def _syntax_hint(tok: str, expected: set[str], previous: str = "") -> str | None
         return "loops must be bounded: use `for x in collection { ... }`"
     if tok in ("import", "from", "exec", "eval", "lambda", "class"):
         return "specs cannot import or run code; use the statements and builtins in docs/language.md"
-    if tok == "=" and "EQUAL" not in expected:
+    if tok == "=" and "EQUAL" not in expected and "COMP_OP" in expected:
         return "use == to compare"
     return None
 
