@@ -159,9 +159,17 @@ class Environment:
             elif k in ("record", "union"):
                 rec = t["name"] if k == "record" else schema.unions[t["name"]]["variants"][v[
                     schema.unions[t["name"]]["tag"]]]
-                for f in schema.records[rec]:
-                    if _has_ref(f["type"], schema, set()):
-                        walk(v.get(f["name"]), f["type"], f"{path}.{f['name']}")
+                for f in ref_fields(rec):
+                    walk(v.get(f["name"]), f["type"], f"{path}.{f['name']}")
+
+        # which fields of a record can hold a reference depends on the type only: work it out once
+        # per record for this call, not once per entity
+        cache: dict[str, list[dict[str, Any]]] = {}
+
+        def ref_fields(rec: str) -> list[dict[str, Any]]:
+            if rec not in cache:
+                cache[rec] = [f for f in schema.records[rec] if _has_ref(f["type"], schema, set())]
+            return cache[rec]
 
         for f in cls.STATE_FIELDS:
             if _has_ref(f["type"], schema, set()):
