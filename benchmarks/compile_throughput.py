@@ -36,8 +36,9 @@ def synthetic_specs(folder: Path, n: int) -> list[Path]:
 def compile_all(specs: list[Path], out: Path, toolchain: str) -> tuple[int, int]:
     """What `envdsl compile` does per spec: skip if unchanged, else check, render and write."""
     written = skipped = 0
+    index = C.fingerprint_index(out)
     for spec in specs:
-        if C.unchanged(out, spec, toolchain):
+        if C.unchanged(index, spec, toolchain):
             skipped += 1
             continue
         bag = DiagnosticBag()

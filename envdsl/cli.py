@@ -55,8 +55,9 @@ def compile_cmd(paths: tuple[str, ...], out: str, check_only: bool, emit: tuple[
     spec_paths = C.find_specs(list(paths), bag)
     toolchain = C.toolchain_digest()
     specs, skipped = [], 0
+    index = C.fingerprint_index(out_dir)
     for p in spec_paths:
-        if not force and not check_only and emit == ("python",) and C.unchanged(out_dir, p, toolchain):
+        if not force and not check_only and emit == ("python",) and C.unchanged(index, p, toolchain):
             skipped += 1
             continue
         spec = C.check_spec(p, bag)

@@ -183,21 +183,29 @@ def fingerprint(spec: "CompiledSpec", toolchain: str) -> bytes:
     return (json.dumps(rec, indent=1, sort_keys=True) + "\n").encode()
 
 
-def unchanged(out_dir: Path, spec_path: Path, toolchain: str) -> bool:
-    """True when a package exists whose recorded inputs and toolchain match: no need to even parse."""
-    for pkg in out_dir.glob(f"*/{FINGERPRINT_FILE}") if out_dir.is_dir() else []:
+def fingerprint_index(out_dir: Path) -> dict[str, dict[str, Any]]:
+    """The fingerprints of the packages in OUT, by the spec each was compiled from: read once a run,
+    so skipping unchanged specs costs one read per package, not one per package per spec."""
+    index: dict[str, dict[str, Any]] = {}
+    for pkg in sorted(out_dir.glob(f"*/{FINGERPRINT_FILE}")) if out_dir.is_dir() else []:
         try:
             rec = json.loads(pkg.read_text(encoding="utf-8"))
         except ValueError:
             continue
-        inputs = rec.get("inputs", {})
-        if rec.get("toolchain") != toolchain or spec_path.name not in inputs \
-                or rec.get("spec") != display_path(spec_path):
-            continue
-        if all((spec_path.parent / f).is_file() and _sha((spec_path.parent / f).read_bytes()) == h
-               for f, h in inputs.items()):
-            return True
-    return False
+        if isinstance(rec, dict) and isinstance(rec.get("spec"), str):
+            index[rec["spec"]] = rec
+    return index
+
+
+def unchanged(index: dict[str, dict[str, Any]], spec_path: Path, toolchain: str) -> bool:
+    """True when a package exists whose recorded inputs and toolchain match: no need to even parse."""
+    rec = index.get(display_path(spec_path))
+    if rec is None or rec.get("toolchain") != toolchain:
+        return False
+    inputs = rec.get("inputs", {})
+    return spec_path.name in inputs and all(
+        (spec_path.parent / f).is_file() and _sha((spec_path.parent / f).read_bytes()) == h
+        for f, h in inputs.items())
 
 
 def stale_files(out_dir: Path, spec: CompiledSpec) -> list[str]:
@@ -255,5 +263,5 @@ def toolchain_digest() -> str:
     return _toolchain_digest()
 
 
-__all__ = ["CompiledSpec", "check_duplicates", "check_spec", "find_specs", "render", "unchanged",
+__all__ = ["CompiledSpec", "check_duplicates", "check_spec", "find_specs", "fingerprint_index", "render", "unchanged",
            "stale_files", "toolchain_digest", "write_ir", "write_package"]
