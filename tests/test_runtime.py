@@ -275,3 +275,23 @@ def test_state_is_a_copy(shop: Any) -> None:
     r = shop.call("get_product", {"sku": "p1"})
     r.value["stock"] = 0
     assert shop.state()["products"]["p1"]["stock"] == 10
+
+
+def test_a_non_finite_result_is_a_failure_and_rolls_back() -> None:
+    """NaN and Infinity are not JSON: such a result fails, and the call's writes are undone."""
+    from envdsl.runtime.environment import Environment, ToolSpec
+    from envdsl.runtime.store import Db
+
+    def overflow(db: Db) -> float:
+        db.set(db.data, "n", 1)
+        return float("inf")
+
+    class Env(Environment):
+        STATE_FIELDS = [{"name": "n", "kind": "value", "type": {"k": "int"}, "default": 0, "constraints": {}}]
+        TOOLS = {"overflow": ToolSpec("overflow", overflow, "write", (), {"k": "float"})}
+
+    env = Env(state={"n": 0})
+    result = env.call("overflow", {})
+    assert (result.ok, result.content, result.internal_error) == (False, "Error: the result is not a finite number",
+                                                                  False)
+    assert env.state() == {"n": 0}

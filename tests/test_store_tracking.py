@@ -58,3 +58,4 @@ def test_environment_hash_stays_exact_through_calls_undo_and_repeat() -> None:
     assert env.state_hash() == full_hash(env.db.data)
     env.db.set(env.db.data["items"]["a"]["meta"], "n", 7)
     assert env.state_hash() == full_hash(env.db.data)
+

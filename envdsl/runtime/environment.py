@@ -222,21 +222,23 @@ class Environment:
         mark = db.mark()
         try:
             value = spec.fn(db, **kwargs)
-            # allow_nan=False: NaN and Infinity are not JSON, so such a result is a failure, not an output
-            content = value if isinstance(value, str) else json.dumps(value, allow_nan=False)
         except ToolError as e:
             db.rollback(mark)
             return ToolResult(False, "Error: " + e.message)
-        except ValueError as e:
-            if "JSON compliant" not in str(e):
-                db.rollback(mark)
-                return ToolResult(False, f"Error: internal error in tool {name}: ValueError: {e}", True)
-            db.rollback(mark)
-            return ToolResult(False, "Error: the result is not a finite number")
         except Exception as e:  # a broken tool: report it, keep the state, never crash the caller
             db.rollback(mark)
             return ToolResult(False, f"Error: internal error in tool {name}: {type(e).__name__}: {e}", True)
-        return ToolResult(True, content)
+        if isinstance(value, str):
+            return ToolResult(True, value)
+        try:
+            # allow_nan=False: NaN and Infinity are not JSON, so such a result is a failure, not an output
+            return ToolResult(True, json.dumps(value, allow_nan=False))
+        except ValueError:
+            db.rollback(mark)
+            return ToolResult(False, "Error: the result is not a finite number")
+        except TypeError as e:  # a broken tool returned something that is not JSON data
+            db.rollback(mark)
+            return ToolResult(False, f"Error: internal error in tool {name}: TypeError: {e}", True)
 
     def _bind(self, spec: ToolSpec, arguments: Any) -> dict[str, Any] | str:
         if arguments is None:
