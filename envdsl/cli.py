@@ -366,6 +366,36 @@ from envdsl.synth.command import synth_cmd  # noqa: E402 - `envdsl synth` lives 
 main.add_command(synth_cmd)
 
 
+@main.command("serve")
+@click.argument("specs", nargs=-1, required=True)
+@click.option("--tasks", "tasks_path", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="A task file (envdsl tasks): start_episode can then start its tasks and score them.")
+@click.option("--transport", type=click.Choice(["stdio", "http"]), default="stdio", show_default=True)
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True,
+              help="With --transport http: the port on 127.0.0.1 (streamable HTTP at /mcp).")
+def serve_cmd(specs: tuple[str, ...], tasks_path: str | None, transport: str, port: int) -> None:
+    """Serve the domains' tools over MCP, with explicit episodes (needs the `mcp` extra)."""
+    import importlib.util
+
+    if importlib.util.find_spec("mcp") is None:
+        raise click.ClickException("envdsl serve needs the MCP SDK: pip install -e '.[mcp]'")
+    from envdsl.integrations.mcp_server import EpisodeTable, serve
+    from envdsl.session import environment_from_spec
+    from envdsl.tasks.io import read_jsonl
+
+    envs: dict[str, Any] = {}
+    for spec in _spec_paths(specs):
+        env_cls = type(environment_from_spec(spec))
+        if env_cls.DOMAIN in envs:
+            raise click.UsageError(f"domain {env_cls.DOMAIN!r} is given twice")
+        envs[env_cls.DOMAIN] = env_cls
+    try:
+        table = EpisodeTable(envs, read_jsonl(tasks_path) if tasks_path else None)
+    except (ValueError, KeyError) as e:
+        raise click.UsageError(str(e)) from None
+    serve(table, transport, port=port)
+
+
 def run() -> None:
     """Entry point: a bug in envdsl itself prints one clear line, not a traceback (ENVDSL_DEBUG=1 shows it)."""
     import os
