@@ -64,7 +64,8 @@ def test_stdio_tools_episodes_errors_and_rollback(task_file):
                     effect = env_cls.TOOLS[tool.name].effect
                     assert tool.annotations.read_only_hint is (effect == "read")
                     assert tool.annotations.destructive_hint is (effect == "write")
-                    want = next(s["function"]["parameters"] for s in env_cls.SCHEMAS if s["function"]["name"] == tool.name)
+                    want = next(s["function"]["parameters"] for s in env_cls.SCHEMAS
+                                if s["function"]["name"] == tool.name)
                     assert tool.input_schema["required"] == ["episode", *want.get("required", [])]
                     assert {k: v for k, v in tool.input_schema["properties"].items() if k != "episode"} == \
                         want["properties"]

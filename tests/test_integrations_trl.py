@@ -77,8 +77,8 @@ def test_correct_and_incorrect_call_sequences_get_their_rewards(setup):
     for task in writes:
         env = factories[task["domain"]]()
         opening = env.reset(task_id=task["task_id"], prompt=[])
-        assert opening.startswith("Hi! ") and all(
-            (f["value"] if isinstance(f["value"], str) else json.dumps(f["value"])) in opening for f in task["user_facts"])
+        said = [f["value"] if isinstance(f["value"], str) else json.dumps(f["value"]) for f in task["user_facts"]]
+        assert opening.startswith("Hi! ") and all(value in opening for value in said)
         for call in task["gold_calls"]:
             getattr(env, call["name"])(**json.loads(call["arguments"]))
         assert env.get_reward() == 1.0, task["task_id"]

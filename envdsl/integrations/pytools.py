@@ -22,23 +22,27 @@ def hint(schema: dict[str, Any]) -> Any:
     """The Python type hint of a JSON schema fragment as envdsl's codegen writes them."""
     if "anyOf" in schema:
         parts = [hint(s) for s in schema["anyOf"]]
-        return Union[tuple(parts)] if len(parts) > 1 else parts[0]
+        return _union(parts)
     if "enum" in schema and schema["enum"]:
-        return Literal[tuple(schema["enum"])]
+        return Literal.__getitem__(tuple(schema["enum"]))  # a Literal built at run time (mypy cannot see it)
     t = schema.get("type")
     if isinstance(t, list):
-        parts = [hint({**schema, "type": x}) for x in t]
-        return Union[tuple(parts)] if len(parts) > 1 else parts[0]
+        return _union([hint({**schema, "type": x}) for x in t])
     if t == "array":
-        return list[hint(schema["items"])] if isinstance(schema.get("items"), dict) else list
+        item = hint(schema["items"]) if isinstance(schema.get("items"), dict) else None
+        return list if item is None else list.__class_getitem__(item)  # list[item], built at run time
     if t == "object":
         extra = schema.get("additionalProperties")
         if isinstance(extra, dict) and "properties" not in schema:
-            return dict[str, hint(extra)]
+            return dict.__class_getitem__((str, hint(extra)))  # dict[str, value], built at run time
         return dict
     if t in _SCALARS:
         return _SCALARS[t]
     return Any
+
+
+def _union(parts: list[Any]) -> Any:
+    return Union.__getitem__(tuple(parts)) if len(parts) > 1 else parts[0]  # type: ignore[attr-defined]
 
 
 def one_line(text: str) -> str:
