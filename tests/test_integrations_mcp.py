@@ -175,3 +175,18 @@ def test_http_fifty_parallel_episodes_share_nothing():
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(timeout=10)
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["serve", "no/such/spec.env"], "no/such/spec.env"),
+    (["serve", str(BANK), "--transport", "smoke-signals"], "smoke-signals"),
+    (["serve", str(BANK), "--tasks", "TASKS_OF_ANOTHER_DOMAIN"], "no task of the served domain"),
+])
+def test_serve_refuses_bad_input_with_a_message(tmp_path, argv, message):
+    other = tmp_path / "library.jsonl"
+    write_jsonl(other, [{"task_id": "lib-1", "domain": "library"}])
+    argv = [str(other) if a == "TASKS_OF_ANOTHER_DOMAIN" else a for a in argv]
+    done = subprocess.run([sys.executable, "-m", "envdsl", *argv], cwd=str(REPO), capture_output=True, text=True,
+                          timeout=60, stdin=subprocess.DEVNULL)
+    assert done.returncode != 0
+    assert message in done.stderr and "Traceback" not in done.stderr and "internal error" not in done.stderr

@@ -43,12 +43,10 @@ class EpisodeTable:
         if not environments:
             raise ValueError("no domain to serve")
         self.environments = dict(sorted(environments.items()))
-        self.tasks = {}
-        for task in tasks or []:
-            if task.get("domain") not in self.environments:
-                raise ValueError(f"task {task.get('task_id')!r} is for domain {task.get('domain')!r}, which is not "
-                                 f"served ({', '.join(self.environments)})")
-            self.tasks[task["task_id"]] = task
+        # a task file may hold tasks of other domains too: only the served domains' tasks can be started
+        self.tasks = {t["task_id"]: t for t in tasks or [] if t.get("domain") in self.environments}
+        if tasks and not self.tasks:
+            raise ValueError(f"the task file has no task of the served domain(s) {', '.join(self.environments)}")
         self.episodes: dict[str, tuple[str, Episode]] = {}
         self._count = 0
         self.tools = self._tool_table()
