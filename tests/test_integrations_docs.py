@@ -30,8 +30,9 @@ def workdir(tmp_path_factory):
 
 
 def test_doc_has_an_example_per_integration():
-    assert len(PYTHON_BLOCKS) == 2
+    assert len(PYTHON_BLOCKS) == 3
     assert "envdsl.integrations.trl" in PYTHON_BLOCKS[0] and "mcp.client" in PYTHON_BLOCKS[1]
+    assert "vf.load_taskset" in PYTHON_BLOCKS[2]
 
 
 @pytest.mark.parametrize("index", range(len(PYTHON_BLOCKS)))
