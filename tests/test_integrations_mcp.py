@@ -181,11 +181,14 @@ def test_http_fifty_parallel_episodes_share_nothing():
     (["serve", "no/such/spec.env"], "no/such/spec.env"),
     (["serve", str(BANK), "--transport", "smoke-signals"], "smoke-signals"),
     (["serve", str(BANK), "--tasks", "TASKS_OF_ANOTHER_DOMAIN"], "no task of the served domain"),
+    (["serve", str(BANK), "--tasks", "NOT_TASKS"], "task 1 of the task file is not a task"),
 ])
 def test_serve_refuses_bad_input_with_a_message(tmp_path, argv, message):
     other = tmp_path / "library.jsonl"
     write_jsonl(other, [{"task_id": "lib-1", "domain": "library"}])
-    argv = [str(other) if a == "TASKS_OF_ANOTHER_DOMAIN" else a for a in argv]
+    junk = tmp_path / "junk.jsonl"
+    junk.write_text("[1, 2]\n", encoding="utf-8")
+    argv = [{"TASKS_OF_ANOTHER_DOMAIN": str(other), "NOT_TASKS": str(junk)}.get(a, a) for a in argv]
     done = subprocess.run([sys.executable, "-m", "envdsl", *argv], cwd=str(REPO), capture_output=True, text=True,
                           timeout=60, stdin=subprocess.DEVNULL)
     assert done.returncode != 0

@@ -44,6 +44,9 @@ class EpisodeTable:
             raise ValueError("no domain to serve")
         self.environments = dict(sorted(environments.items()))
         # a task file may hold tasks of other domains too: only the served domains' tasks can be started
+        for n, t in enumerate(tasks or [], 1):
+            if not isinstance(t, dict) or not isinstance(t.get("task_id"), str):
+                raise ValueError(f"task {n} of the task file is not a task (an object with a task_id)")
         self.tasks = {t["task_id"]: t for t in tasks or [] if t.get("domain") in self.environments}
         if tasks and not self.tasks:
             raise ValueError(f"the task file has no task of the served domain(s) {', '.join(self.environments)}")
