@@ -79,3 +79,29 @@ def test_grpo_trains_two_steps_on_two_domains_with_envdsl_rewards(tmp_path, monk
     for step, entry in enumerate(logged):
         rollouts = scored[4 * step: 4 * step + 4]
         assert entry["reward"] == pytest.approx(sum(r for *_, r in rollouts) / 4)
+
+
+def test_tool_calls_parsed_as_trl_parses_them_drive_the_environment():
+    """TRL parses a completion with the tokenizer's response template, then calls tool(**arguments) from the
+    environment's methods by name: the same path here, with the gold calls written as the model would."""
+    from trl.chat_template_utils import parse_response, qwen3_template
+
+    from envdsl.integrations import trl as envdsl_trl
+    from train.tiny_model import build_tokenizer
+
+    env_classes = envdsl_trl.load_environment_classes([REPO / "generated" / d for d in DOMAINS])
+    tasks = _tasks(env_classes)
+    tokenizer = build_tokenizer(["hello world"] * 4, 300)
+    tokenizer.response_template = qwen3_template
+    for task in tasks[::2]:  # the real tasks
+        env = envdsl_trl.environment_factories(env_classes, tasks)[task["domain"]]()
+        env.reset(task_id=task["task_id"])
+        text = "".join('<tool_call>\n{"name": "%s", "arguments": %s}\n</tool_call>' % (c["name"], c["arguments"])
+                       for c in task["gold_calls"]) + "<|im_end|>"
+        tools = {name: getattr(env, name) for name in vars(type(env)) if not name.startswith("_")}
+        parsed = parse_response(tokenizer, tokenizer(text)["input_ids"],
+                                prefix=tokenizer("<|im_start|>assistant\n")["input_ids"], tools=list(tools.values()))
+        assert [c["function"]["name"] for c in parsed["tool_calls"]] == [c["name"] for c in task["gold_calls"]]
+        for call in parsed["tool_calls"]:
+            tools[call["function"]["name"]](**call["function"]["arguments"])
+        assert env.get_reward() == 1.0
