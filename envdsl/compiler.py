@@ -21,7 +21,7 @@ from envdsl import __version__
 from envdsl import ir as IR
 from envdsl.codegen.python_package import render_package, runtime_tables
 from envdsl.jsonloc import locate
-from envdsl.lang.checker import check_module
+from envdsl.lang.checker import Checker
 from envdsl.lang.diagnostics import DiagnosticBag, Span
 from envdsl.lang.parser import parse_file
 
@@ -85,10 +85,27 @@ def check_spec(path: Path, bag: DiagnosticBag) -> CompiledSpec | None:
     module = parse_file(path, display, bag)
     if module is None:
         return None
-    ir = check_module(module, bag)
+    checker = Checker(module, bag)
+    ir = checker.check()
     if ir is None:
+        # still check the policy file and the seed against the declared state, when that part is sound:
+        # an author (or an LLM in a repair round) sees every error of the spec at once
+        partial = checker.state_ir()
+        if partial is not None:
+            check_policy_and_seed(path, partial, module, bag, display, {})
         return None
     inputs = {path.name: _sha(path.read_bytes())}
+    ok, seed = check_policy_and_seed(path, ir, module, bag, display, inputs)
+    if not ok:
+        return None
+    return CompiledSpec(path, display, ir, seed, inputs)
+
+
+def check_policy_and_seed(path: Path, ir: dict[str, Any], module: Any, bag: DiagnosticBag, display: str,
+                          inputs: dict[str, str]) -> tuple[bool, Any]:
+    """Read the policy file into `ir` and load the seed, reporting both files' errors (a missing policy
+    file does not hide the seed's errors). (everything found, the normalised seed or None)."""
+    ok = True
     # policy file
     policy_file = ir["policy"]["file"]
     if policy_file:
@@ -97,9 +114,10 @@ def check_spec(path: Path, bag: DiagnosticBag) -> CompiledSpec | None:
         if not ppath.is_file():
             bag.error("E0601", f"policy file not found: {policy_file} (looked in {display_path(ppath.parent)})",
                       display, decl.span)
-            return None
-        ir["policy"]["text"] = ppath.read_text(encoding="utf-8")
-        inputs[policy_file] = _sha(ppath.read_bytes())
+            ok = False
+        else:
+            ir["policy"]["text"] = ppath.read_text(encoding="utf-8")
+            inputs[policy_file] = _sha(ppath.read_bytes())
     seed = None
     if ir["seed"] is not None:
         decl = next(d for d in module.decls if type(d).__name__ == "SeedDecl")
@@ -107,13 +125,13 @@ def check_spec(path: Path, bag: DiagnosticBag) -> CompiledSpec | None:
         if not spath.is_file():
             bag.error("E0501", f"seed file not found: {ir['seed']} (looked in {display_path(spath.parent)})",
                       display, decl.span)
-            return None
+            return False, None
         raw = spath.read_bytes()
         inputs[ir["seed"]] = _sha(raw)
         seed = load_seed(spath, raw, ir, bag, display, decl.span)
         if seed is None:
-            return None
-    return CompiledSpec(path, display, ir, seed, inputs)
+            return False, None
+    return ok, seed
 
 
 def _sha(data: bytes) -> str:

@@ -259,3 +259,13 @@ def test_long_schemas_shrink_by_structure_keeping_every_parameter_and_required()
     assert len(json.dumps(schema)) > 20_000
     small = {"type": "object", "properties": {"q": {"type": "string", "title": "Q"}}}
     assert shrink_schema(small, 2000) == json.dumps(small, sort_keys=True)  # short schemas go as they are
+
+
+def test_one_repair_round_reports_seed_errors_with_type_errors(tmp_path: Path) -> None:
+    bad_seed = '{"notes": {"n0001": {"note_id": "n0001", "text": 7}}}'
+    with FakeServer([("reply", reply(BROKEN_SPEC, seed=bad_seed)), ("reply", reply(GOOD_SPEC))]) as server:
+        summary = run_synth(llm_config(tmp_path, server.url), progress=False, log=lambda m: None)
+    assert summary["accepted"] == 1
+    feedback = server.requests[1]["messages"][-1]["content"]
+    assert "error E0301" in feedback and "let id: int" in feedback  # the type error in a tool body
+    assert "error E0503" in feedback and "notes['n0001'].text" in feedback  # and the seed's, in the same round

@@ -62,6 +62,7 @@ class Checker:
         self.call_stmts: list[tuple[str, Span]] = []
         # fn calls checked so far: a loop whose body calls a fn may change what it iterates over
         self.fn_calls_seen = 0
+        self.state_sound = False  # set by check(): types and state declared without errors
 
     # ---- reporting ------------------------------------------------------------
     def err(self, code: str, msg: str, span: Span, hint: str | None = None) -> None:
@@ -75,9 +76,12 @@ class Checker:
             self.err("E0204", "the file declares no domain", Span(1, 1, 1, 2))
         for extra in domains[1:]:
             self.err("E0216", "a file declares exactly one domain", extra.span)
+        errors_before = len(self.bag.items)
         self._collect_types(decls)
         self._resolve_records()
         self._collect_state(decls)
+        # types and state without errors: a seed can be checked even when a tool body has errors
+        self.state_sound = bool(domains) and not any(d.severity == "error" for d in self.bag.items[errors_before:])
         self._collect_consts(decls)
         self._collect_signatures(decls)
         functions = [self._check_body(info) for info in self.fns.values()]
@@ -119,6 +123,27 @@ class Checker:
             "generator": generator,
             "functions": functions,
             "tools": tools,
+        }
+
+    def state_ir(self) -> dict[str, Any] | None:
+        """The types and state part of the IR, with the seed and policy declarations, when those
+        declarations checked clean (call after `check`): what checking a seed file needs, so that one
+        run reports seed errors together with errors in the tool bodies."""
+        if not getattr(self, "state_sound", False):
+            return None
+        decls = self.m.decls
+        policy = next((d for d in decls if isinstance(d, A.PolicyDecl)), None)
+        seed = next((d for d in decls if isinstance(d, A.SeedDecl)), None)
+        return {
+            "policy": {"text": policy.text, "file": policy.file} if policy else {"text": "", "file": None},
+            "seed": seed.path if seed else None,
+            "enums": [{"name": e.name, "description": e.description or "", "members": [m for m, _ in e.members]}
+                      for e in self.enums.values()],
+            "records": [self._record_ir(r) for r in self.records.values()],
+            "unions": [{"name": u.name, "tag": u.tag, "description": u.description or "",
+                        "variants": [{"value": v, "record": r} for v, r, _ in u.variants]}
+                       for u in self.unions.values()],
+            "state": list(self.state.values()),
         }
 
     # ---- declarations ---------------------------------------------------------
