@@ -63,10 +63,16 @@ def find_specs(paths: list[str], bag: DiagnosticBag) -> list[Path]:
 
 
 def display_path(path: Path) -> str:
+    """The path as messages show it: relative to the working directory, climbing out of it with `..`
+    when the two share a folder below the root (`../shared/x.env`); else as given."""
+    resolved, cwd = path.resolve(), Path.cwd().resolve()
     try:
-        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+        return resolved.relative_to(cwd).as_posix()
     except ValueError:
-        return path.as_posix()
+        pass
+    if len(Path(os.path.commonpath([resolved, cwd])).parts) > 1:
+        return Path(os.path.relpath(resolved, cwd)).as_posix()
+    return path.as_posix()
 
 
 def _toolchain_digest() -> str:
@@ -157,14 +163,21 @@ def load_seed(spath: Path, raw: bytes, ir: dict[str, Any], bag: DiagnosticBag, s
     env_cls: type[Environment] = type("SeedCheck", (Environment,), {
         "TYPES": tables["types"], "STATE_FIELDS": tables["state_fields"], "_schema": None})
     errors = env_cls.state_errors(data, limit=50)
+    int_keyed = {s["name"]: s["key"] for s in ir["state"]
+                 if s["kind"] == "collection" and s.get("key_type", {}).get("k") == "int"}
     if errors:
         bag.add_source(sdisplay, text)
         for problem in errors:
             path, _, msg = problem.partition(": ")
             line, col = locate(text, _seed_location(path, msg))
             code = "E0504" if "is not a key of" in msg else "E0505" if "must equal its key" in msg else "E0503"
-            bag.error(code, f"{path}: {msg}", sdisplay, Span(line, col, line, col + 1),
-                      f"the seed must match the state declared in {spec_display}")
+            hint = f"the seed must match the state declared in {spec_display}"
+            coll = path.split("[", 1)[0]
+            if code == "E0505" and coll in int_keyed:
+                msg += " (a collection keyed by an int field cannot be seeded: JSON keys are strings)"
+                hint = (f"make `{int_keyed[coll]}` a str field so that `{coll}` can be seeded, "
+                        f"or seed it empty (\"{coll}\": {{}})")
+            bag.error(code, f"{path}: {msg}", sdisplay, Span(line, col, line, col + 1), hint)
         return None
     return env_cls.normalize_state(data)
 

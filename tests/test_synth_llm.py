@@ -269,3 +269,6 @@ def test_one_repair_round_reports_seed_errors_with_type_errors(tmp_path: Path) -
     feedback = server.requests[1]["messages"][-1]["content"]
     assert "error E0301" in feedback and "let id: int" in feedback  # the type error in a tool body
     assert "error E0503" in feedback and "notes['n0001'].text" in feedback  # and the seed's, in the same round
+    folder = only(tmp_path / "out", "accepted").name
+    assert f"\n{folder}.env:" in feedback and f"\n{folder}.seed.json:1:" in feedback  # no work-folder paths
+    assert str(tmp_path) not in feedback

@@ -591,6 +591,11 @@ class Checker:
                 vtype = want
             elif _has_unknown(vtype):
                 self.err("E0312", f"cannot tell the type of '{s.name}' from {T.show(vtype)}", s.value.span)
+            elif vtype["k"] == "null":
+                # reported here, not at the first assignment that does not fit the type `null`
+                self.err("E0312", f"cannot tell the type of '{s.name}' from null", s.value.span,
+                         f"declare the type: let {s.name}: str? = null (or the type it will hold)")
+                vtype = T.ANY
             self.declare_local(s.name, s.name_span, Var(vtype, alias and not T.is_scalar(vtype), True, s.name_span))
             if s.type is not None:  # the declared type, which may be wider than the value's (let x: float = 0)
                 return {"s": "let", "name": s.name, "value": value, "type": vtype}, False
@@ -762,7 +767,7 @@ class Checker:
         base = T.strip_opt(ot)
         vt: T.Type = T.ANY
         if base["k"] == "map":
-            if not _assignable(kt, base["key"], self):
+            if not self._map_key_fits(kt, base["key"], target.key):
                 self.err("E0301", f"the key is {_a(kt)}, the map's keys are {T.show(base['key'])}",
                          target.key.span)
             vt = base["val"]
@@ -866,6 +871,10 @@ class Checker:
                 return {"e": "coalesce", "x": x, "fail": m}, T.strip_opt(xt), xa
             d, dt, da = self.expr(e.right)
             fallback = _join(T.strip_opt(xt), dt, self)
+            if T.strip_opt(xt)["k"] == "enum" and isinstance(e.right, A.Lit) and isinstance(e.right.value, str):
+                # `status ?? "open"`: a member literal where the enum is wanted is the enum (E0215 if not one)
+                self._check_enum_literal(xt, e.right)
+                fallback = T.strip_opt(xt)
             if fallback is None:
                 self.err("E0301", f"the fallback is {_a(dt)}, the value is {_a(xt)}", e.right.span)
                 fallback = T.ANY
@@ -979,6 +988,14 @@ class Checker:
         self.err("E0306", f"{_a(ot)} has no fields", span)
         return T.ANY
 
+    def _map_key_fits(self, kt: T.Type, key_type: T.Type, key: A.Expr) -> bool:
+        """A key fits a map's key type; `counts["open"]` takes a member literal as the enum (E0215 if not
+        one), as a literal is taken wherever an enum is wanted."""
+        if key_type["k"] == "enum" and isinstance(key, A.Lit) and isinstance(key.value, str):
+            self._check_enum_literal(key_type, key)
+            return True
+        return _assignable(kt, key_type, self)
+
     def _index_type(self, ot: T.Type, kt: T.Type, e: A.Index) -> tuple[T.Type, str]:
         base = T.strip_opt(ot)
         if base["k"] == "any":
@@ -988,7 +1005,7 @@ class Checker:
                 self.err("E0301", f"list indexes are int, not {T.show(kt)}", e.key.span)
             return base["of"], "list"
         if base["k"] == "map":
-            if not _assignable(kt, base["key"], self):
+            if not self._map_key_fits(kt, base["key"], e.key):
                 self.err("E0301", f"the key is {_a(kt)}, the map's keys are {T.show(base['key'])}", e.key.span)
             return base["val"], "map"
         self.err("E0305", f"{_a(ot)} cannot be indexed", e.obj.span)

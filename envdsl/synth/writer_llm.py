@@ -299,12 +299,23 @@ def write_with_llm(name: str, tools: list[Tool], work: Path, settings: dict[str,
                     if verdict.accepted:
                         return verdict
                     what = "The compiler reported" if verdict.reason == "compile" else "The property gate found"
-                    feedback = (f"{what}:\n{verdict.feedback()}\n\nFix the spec and seed and reply with both in "
+                    feedback = (f"{what}:\n{bare_file_names(verdict.feedback(), work)}\n\nFix the spec and seed and "
+                                "reply with both in "
                                 "full, in the same two blocks.")
             messages = messages + [{"role": "assistant", "content": content}, {"role": "user", "content": feedback}]
     except LLMError as e:
         return Verdict(False, ["llm_error"], [str(e)] + verdict.details[:3])
     return verdict
+
+
+def bare_file_names(text: str, work: Path) -> str:
+    """Diagnostics with the spec's and seed's own names (`d00001.env:3:5`) instead of paths into the work
+    folder, which the model never sees and which moves once the domain is filed."""
+    from envdsl.compiler import display_path
+
+    for folder in sorted({display_path(work), work.resolve().as_posix(), work.as_posix()}, key=len, reverse=True):
+        text = text.replace(folder.rstrip("/") + "/", "")
+    return text
 
 
 def missing_tools(spec_text: str, tools: list[Tool]) -> list[str]:
