@@ -54,3 +54,11 @@ def test_ray_executor_matches_the_process_executor(tmp_path: Path, ray_cluster: 
         assert r_summary[key] == p_summary[key], key
     assert ray_cluster.is_initialized()  # the executor used the running cluster, not a new one
     assert not list((tmp_path / "ray" / "work").iterdir())
+
+
+def test_an_llm_domain_gets_time_for_every_round_of_its_requests() -> None:
+    from envdsl.synth.worker import time_limit
+
+    assert time_limit({"writer": "heuristic", "timeout": 120}) == 120
+    assert time_limit({"writer": "openai:m", "timeout": 120, "llm_timeout": 600.0, "rounds": 3}) == 4 * 600 + 60
+    assert time_limit({"writer": "openai:m", "timeout": 0, "llm_timeout": 600.0}) == 0  # no limit stays none

@@ -18,7 +18,8 @@ import click
 @click.option("--gate", "gate_mode", type=click.Choice(["proptest", "smoke"]), default="proptest", show_default=True,
               help="proptest: `envdsl test`'s properties; smoke: every tool called once on the seed.")
 @click.option("--examples", type=int, default=2, show_default=True, help="Hypothesis examples per gate test.")
-@click.option("--timeout", type=int, default=120, show_default=True, help="Seconds per domain (process workers).")
+@click.option("--timeout", type=int, default=120, show_default=True,
+              help="Seconds per domain (process and Ray workers; an LLM domain gets at least --llm-timeout per round).")
 @click.option("--cap-per-api", type=int, default=40, show_default=True, help="Most tools sampled from one API.")
 @click.option("--threshold", type=float, default=0.6, show_default=True,
               help="Cosine similarity of parameter vectors for a graph edge.")
