@@ -16,7 +16,7 @@ import pytest
 from envdsl.synth.graph import GraphConfig
 from envdsl.synth.pipeline import SynthConfig, run_synth
 from envdsl.synth.sources import Tool
-from envdsl.synth.writer_llm import ReplyError, build_messages, make_client, parse_reply, shrink_schema
+from envdsl.synth.writer_llm import ReplyError, build_messages, make_client, parse_reply, sample_records, shrink_schema
 
 GOOD_SPEC = '''domain notes "Notes"
 seed "notes.seed.json"
@@ -272,3 +272,23 @@ def test_one_repair_round_reports_seed_errors_with_type_errors(tmp_path: Path) -
     folder = only(tmp_path / "out", "accepted").name
     assert f"\n{folder}.env:" in feedback and f"\n{folder}.seed.json:1:" in feedback  # no work-folder paths
     assert str(tmp_path) not in feedback
+
+
+def test_example_seeds_are_samples_that_keep_their_references() -> None:
+    seed = {"users": {f"u{i}": {"user_id": f"u{i}", "name": f"N{i}"} for i in range(6)},
+            "orders": {f"o{i}": {"order_id": f"o{i}", "user_id": f"u{5 - i}", "items": [f"o{i + 1}"]}
+                       for i in range(5)},
+            "today": "2024-01-01"}
+    small = sample_records(seed, 2)
+    assert small["today"] == "2024-01-01" and list(small["users"])[:2] == ["u0", "u1"]
+    # o0 and o1 are kept; o1 names o2, o2 names o3...: followed to the end; each order's user is kept
+    assert sorted(small["orders"]) == ["o0", "o1", "o2", "o3", "o4"]
+    assert sorted(small["users"]) == ["u0", "u1", "u2", "u3", "u4", "u5"]
+    flat = {"users": seed["users"]}
+    assert list(sample_records(flat, 2)["users"]) == ["u0", "u1"]
+    system = build_messages("d1", [Tool(id="a", source="s", api="a", name="get_note")])[0]["content"]
+    assert "with `library.seed.json` (a sample: 3 records per collection" in system
+    library = json.loads((Path(__file__).parents[1] / "specs/library/library.seed.json").read_text())
+    shown = json.loads(system.split("with `library.seed.json`")[1].split("```json\n")[1].split("```")[0])
+    assert 0 < len(shown["books"]) < len(library["books"])
+    assert all(loan["book_id"] in shown["books"] for loan in shown["loans"].values())  # references resolve

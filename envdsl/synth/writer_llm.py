@@ -83,9 +83,66 @@ def example_specs() -> str:
     for _, spec, seed in sorted(found)[:EXAMPLE_SPECS]:
         text = re.sub(r'^[ \t]*policy[ \t]+file[ \t]+"[^"\n]*"[ \t]*\n', "", spec.read_text(encoding="utf-8"),
                       flags=re.M)
+        seed_json, what = example_seed(spec, seed)
         parts.append(f"Example `{spec.name}`:\n```env\n{text}\n```\n"
-                     f"with `{seed.name}`:\n```json\n{compact_json(seed.read_text(encoding='utf-8'))}\n```")
+                     f"with `{seed.name}` ({what}):\n```json\n{seed_json}\n```")
     return "\n\n".join(parts)
+
+
+SEED_SAMPLE = 3  # records per collection in an example seed, plus the records they mention
+
+
+@functools.lru_cache(maxsize=8)
+def example_seed(spec: Path, seed: Path) -> tuple[str, str]:
+    """(compact seed JSON, what it is): a sample of the seed when the sample still passes the compiler's
+    seed check (types, keys, references), else the whole seed."""
+    data = json.loads(seed.read_text(encoding="utf-8"))
+    small = sample_records(data, SEED_SAMPLE)
+    if small != data and seed_fits(spec, seed, small):
+        return compact_json(json.dumps(small)), (f"a sample: {SEED_SAMPLE} records per collection and the "
+                                                  "records they mention")
+    return compact_json(json.dumps(data)), "whole"
+
+
+def sample_records(data: Any, per_collection: int) -> Any:
+    """The first records of every collection (an object of objects) and, transitively, every record
+    whose key appears as a string anywhere in a kept record, so references stay resolvable."""
+    if not isinstance(data, dict):
+        return data
+    colls = {n: v for n, v in data.items()
+             if isinstance(v, dict) and v and all(isinstance(x, dict) for x in v.values())}
+    kept = {n: set(list(v)[:per_collection]) for n, v in colls.items()}
+    todo = [(n, k) for n, keys in kept.items() for k in keys]
+    while todo:
+        name, key = todo.pop()
+        for text in _strings(colls[name][key]):
+            for other, records in colls.items():
+                if text in records and text not in kept[other]:
+                    kept[other].add(text)
+                    todo.append((other, text))
+    return {n: ({k: v[k] for k in v if k in kept[n]} if n in colls else v) for n, v in data.items()}
+
+
+def _strings(value: Any) -> Any:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from _strings(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _strings(v)
+
+
+def seed_fits(spec: Path, seed: Path, data: Any) -> bool:
+    from envdsl.compiler import check_spec, load_seed
+    from envdsl.lang.diagnostics import DiagnosticBag, Span
+
+    compiled = check_spec(spec, DiagnosticBag())
+    if compiled is None:
+        return False
+    raw = json.dumps(data).encode()
+    return load_seed(seed, raw, compiled.ir, DiagnosticBag(), spec.name, Span(1, 1, 1, 1)) is not None
 
 
 def compact_json(text: str) -> str:
