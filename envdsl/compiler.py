@@ -21,7 +21,7 @@ from envdsl import __version__
 from envdsl import ir as IR
 from envdsl.codegen.python_package import render_package, runtime_tables
 from envdsl.jsonloc import locate
-from envdsl.lang.checker import check_module
+from envdsl.lang.checker import Checker
 from envdsl.lang.diagnostics import DiagnosticBag, Span
 from envdsl.lang.parser import parse_file
 
@@ -63,10 +63,16 @@ def find_specs(paths: list[str], bag: DiagnosticBag) -> list[Path]:
 
 
 def display_path(path: Path) -> str:
+    """The path as messages show it: relative to the working directory, climbing out of it with `..`
+    when the two share a folder below the root (`../shared/x.env`); else as given."""
+    resolved, cwd = path.resolve(), Path.cwd().resolve()
     try:
-        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+        return resolved.relative_to(cwd).as_posix()
     except ValueError:
-        return path.as_posix()
+        pass
+    if len(Path(os.path.commonpath([resolved, cwd])).parts) > 1:
+        return Path(os.path.relpath(resolved, cwd)).as_posix()
+    return path.as_posix()
 
 
 def _toolchain_digest() -> str:
@@ -85,10 +91,27 @@ def check_spec(path: Path, bag: DiagnosticBag) -> CompiledSpec | None:
     module = parse_file(path, display, bag)
     if module is None:
         return None
-    ir = check_module(module, bag)
+    checker = Checker(module, bag)
+    ir = checker.check()
     if ir is None:
+        # still check the policy file and the seed against the declared state, when that part is sound:
+        # an author (or an LLM in a repair round) sees every error of the spec at once
+        partial = checker.state_ir()
+        if partial is not None:
+            check_policy_and_seed(path, partial, module, bag, display, {})
         return None
     inputs = {path.name: _sha(path.read_bytes())}
+    ok, seed = check_policy_and_seed(path, ir, module, bag, display, inputs)
+    if not ok:
+        return None
+    return CompiledSpec(path, display, ir, seed, inputs)
+
+
+def check_policy_and_seed(path: Path, ir: dict[str, Any], module: Any, bag: DiagnosticBag, display: str,
+                          inputs: dict[str, str]) -> tuple[bool, Any]:
+    """Read the policy file into `ir` and load the seed, reporting both files' errors (a missing policy
+    file does not hide the seed's errors). (everything found, the normalised seed or None)."""
+    ok = True
     # policy file
     policy_file = ir["policy"]["file"]
     if policy_file:
@@ -97,9 +120,10 @@ def check_spec(path: Path, bag: DiagnosticBag) -> CompiledSpec | None:
         if not ppath.is_file():
             bag.error("E0601", f"policy file not found: {policy_file} (looked in {display_path(ppath.parent)})",
                       display, decl.span)
-            return None
-        ir["policy"]["text"] = ppath.read_text(encoding="utf-8")
-        inputs[policy_file] = _sha(ppath.read_bytes())
+            ok = False
+        else:
+            ir["policy"]["text"] = ppath.read_text(encoding="utf-8")
+            inputs[policy_file] = _sha(ppath.read_bytes())
     seed = None
     if ir["seed"] is not None:
         decl = next(d for d in module.decls if type(d).__name__ == "SeedDecl")
@@ -107,13 +131,13 @@ def check_spec(path: Path, bag: DiagnosticBag) -> CompiledSpec | None:
         if not spath.is_file():
             bag.error("E0501", f"seed file not found: {ir['seed']} (looked in {display_path(spath.parent)})",
                       display, decl.span)
-            return None
+            return False, None
         raw = spath.read_bytes()
         inputs[ir["seed"]] = _sha(raw)
         seed = load_seed(spath, raw, ir, bag, display, decl.span)
         if seed is None:
-            return None
-    return CompiledSpec(path, display, ir, seed, inputs)
+            return False, None
+    return ok, seed
 
 
 def _sha(data: bytes) -> str:
@@ -139,14 +163,21 @@ def load_seed(spath: Path, raw: bytes, ir: dict[str, Any], bag: DiagnosticBag, s
     env_cls: type[Environment] = type("SeedCheck", (Environment,), {
         "TYPES": tables["types"], "STATE_FIELDS": tables["state_fields"], "_schema": None})
     errors = env_cls.state_errors(data, limit=50)
+    int_keyed = {s["name"]: s["key"] for s in ir["state"]
+                 if s["kind"] == "collection" and s.get("key_type", {}).get("k") == "int"}
     if errors:
         bag.add_source(sdisplay, text)
         for problem in errors:
             path, _, msg = problem.partition(": ")
             line, col = locate(text, _seed_location(path, msg))
             code = "E0504" if "is not a key of" in msg else "E0505" if "must equal its key" in msg else "E0503"
-            bag.error(code, f"{path}: {msg}", sdisplay, Span(line, col, line, col + 1),
-                      f"the seed must match the state declared in {spec_display}")
+            hint = f"the seed must match the state declared in {spec_display}"
+            coll = path.split("[", 1)[0]
+            if code == "E0505" and coll in int_keyed:
+                msg += " (a collection keyed by an int field cannot be seeded: JSON keys are strings)"
+                hint = (f"make `{int_keyed[coll]}` a str field so that `{coll}` can be seeded, "
+                        f"or seed it empty (\"{coll}\": {{}})")
+            bag.error(code, f"{path}: {msg}", sdisplay, Span(line, col, line, col + 1), hint)
         return None
     return env_cls.normalize_state(data)
 

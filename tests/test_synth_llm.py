@@ -16,7 +16,7 @@ import pytest
 from envdsl.synth.graph import GraphConfig
 from envdsl.synth.pipeline import SynthConfig, run_synth
 from envdsl.synth.sources import Tool
-from envdsl.synth.writer_llm import ReplyError, build_messages, parse_reply
+from envdsl.synth.writer_llm import ReplyError, build_messages, make_client, parse_reply, sample_records, shrink_schema
 
 GOOD_SPEC = '''domain notes "Notes"
 seed "notes.seed.json"
@@ -62,8 +62,10 @@ class FakeServer:
                         self._send(arg, json.dumps({"error": {"message": f"status {arg}"}}))
                     elif kind == "raw":
                         self._send(200, arg)
-                    else:
-                        self._send(200, json.dumps({"choices": [{"message": {"role": "assistant", "content": arg}}],
+                    else:  # "reply": a whole completion; "cut": one stopped at max_tokens
+                        finish = "length" if kind == "cut" else "stop"
+                        self._send(200, json.dumps({"choices": [{"message": {"role": "assistant", "content": arg},
+                                                                 "finish_reason": finish}],
                                                     "usage": {"prompt_tokens": 1000, "completion_tokens": 100}}))
                 except (BrokenPipeError, ConnectionResetError):
                     pass
@@ -171,3 +173,122 @@ def test_parse_reply_forces_our_names_and_rejects_broken_replies() -> None:
     messages = build_messages("d1", tools)
     assert [m["role"] for m in messages] == ["system", "user"] and "d1.seed.json" in messages[1]["content"]
 
+
+
+def test_a_reply_cut_at_max_tokens_is_told_to_shorten(tmp_path: Path) -> None:
+    cut = reply(GOOD_SPEC).split("```json")[0] + "```json\n{\"notes\": {"
+    with FakeServer([("cut", cut), ("reply", reply(GOOD_SPEC))]) as server:
+        cfg = llm_config(tmp_path, server.url)
+        cfg.max_tokens = 1234
+        summary = run_synth(cfg, progress=False, log=lambda m: None)
+    assert summary["accepted"] == 1 and len(server.requests) == 2
+    assert all(r["max_tokens"] == 1234 for r in server.requests)  # --max-tokens reaches the request
+    feedback = server.requests[1]["messages"][-1]["content"]
+    assert feedback.startswith("Your reply was cut off: shorten it.") and "1234 tokens" in feedback
+
+
+def test_a_cut_reply_that_never_fits_is_rejected_as_cut_off(tmp_path: Path) -> None:
+    from envdsl.synth.command import render_summary
+
+    with FakeServer([("cut", "```env\ndomain x")] * 4) as server:
+        summary = run_synth(llm_config(tmp_path, server.url), progress=False, log=lambda m: None)
+    assert summary["rejected_by_reason"] == {"cut_off": 1} and len(server.requests) == 4
+    assert summary["llm_calls_per_accepted"] is None and summary["llm_tokens_per_accepted"] is None
+    assert "LLM calls 4 (n/a per accepted domain), tokens 4400 (n/a per accepted domain)" in render_summary(summary)
+    # an ordinary malformed reply (finish_reason "stop") gets the format reminder, not "shorten it"
+    with FakeServer([("reply", "no blocks here")] * 4) as server:
+        (tmp_path / "b").mkdir()
+        summary = run_synth(llm_config(tmp_path / "b", server.url), progress=False, log=lambda m: None)
+    assert summary["rejected_by_reason"] == {"malformed_output": 1}
+    assert "Your reply could not be used" in server.requests[1]["messages"][-1]["content"]
+
+
+def test_cli_flags_reach_the_client(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    import envdsl.synth.pipeline as P
+    from envdsl.cli import main
+
+    seen: list[SynthConfig] = []
+
+    def fake_run(cfg: SynthConfig, **kw: Any) -> dict[str, Any]:
+        seen.append(cfg)
+        raise SystemExit(0)
+
+    monkeypatch.setattr(P, "run_synth", fake_run)
+    base = ["synth", "in.jsonl", "-o", str(tmp_path / "o"), "--writer", "openai:m", "--embedder", "tfidf"]
+    assert CliRunner().invoke(main, base + ["--llm-timeout", "900", "--max-tokens", "16000"]).exit_code == 0
+    assert CliRunner().invoke(main, base).exit_code == 0
+    (given, default) = seen
+    client = make_client(given.settings())
+    assert (client.timeout, given.settings()["max_tokens"]) == (900.0, 16000)
+    assert make_client(default.settings()).timeout >= 600  # a whole spec is a long reply
+    bad = CliRunner().invoke(main, base + ["--max-tokens", "0"])
+    assert bad.exit_code == 2 and "--max-tokens" in bad.output
+
+
+def test_the_prompt_lists_return_schemas_naming_rule_and_gate_and_drops_the_policy_file() -> None:
+    returns = {"type": "object", "properties": {"note_id": {"type": "string"}, "text": {"type": "string"}}}
+    tools = [Tool(id="a", source="s", api="notes", name="get-note", returns=returns,
+                  parameters={"type": "object", "properties": {"$filter": {"type": "string"}, "noteId": {}},
+                              "required": ["noteId"]})]
+    system, user = (m["content"] for m in build_messages("d1", tools))
+    assert f"returns: {json.dumps(returns, sort_keys=True)}" in user
+    assert 'spec name: "get-note" -> get_note, "$filter" -> filter' in user  # only the names the rule changes
+    assert "kept exactly as the API spells it" in user and "`$filter` -> `filter`" in user
+    assert "parameters matter" in user and "names agree with effects" in user and "natural keys" in user
+    assert "realistic data" in user
+    examples = system.split("Example `", 1)[1]
+    assert 'policy file "' not in examples  # the example's policy file is not given: its line goes
+    assert '"books":{' in system  # the example seed is compact: no indentation inside a collection
+    assert "\n  \"" not in system.split("with `library.seed.json`")[1].split("```")[1]
+
+
+def test_long_schemas_shrink_by_structure_keeping_every_parameter_and_required() -> None:
+    long = "a very long description of this parameter that goes on and on " * 8
+    props = {f"param_{i}": {"type": "object", "description": long, "title": "T", "example": {"x": 1},
+                            "properties": {"inner": {"type": "object", "description": long, "properties": {
+                                "deep": {"type": "string", "description": long}}}}}
+             for i in range(20)}
+    props["mode"] = {"type": "string", "enum": [f"m{i}" for i in range(40)]}
+    schema = {"type": "object", "properties": props, "required": ["param_3", "mode"]}
+    text = shrink_schema(schema, 2000)
+    shrunk = json.loads(text)  # whole JSON, never cut in the middle
+    assert len(text) <= 2000 and shrunk["required"] == ["param_3", "mode"]
+    assert sorted(shrunk["properties"]) == sorted(props) and shrunk["properties"]["mode"]["type"] == "string"
+    assert len(json.dumps(schema)) > 20_000
+    small = {"type": "object", "properties": {"q": {"type": "string", "title": "Q"}}}
+    assert shrink_schema(small, 2000) == json.dumps(small, sort_keys=True)  # short schemas go as they are
+
+
+def test_one_repair_round_reports_seed_errors_with_type_errors(tmp_path: Path) -> None:
+    bad_seed = '{"notes": {"n0001": {"note_id": "n0001", "text": 7}}}'
+    with FakeServer([("reply", reply(BROKEN_SPEC, seed=bad_seed)), ("reply", reply(GOOD_SPEC))]) as server:
+        summary = run_synth(llm_config(tmp_path, server.url), progress=False, log=lambda m: None)
+    assert summary["accepted"] == 1
+    feedback = server.requests[1]["messages"][-1]["content"]
+    assert "error E0301" in feedback and "let id: int" in feedback  # the type error in a tool body
+    assert "error E0503" in feedback and "notes['n0001'].text" in feedback  # and the seed's, in the same round
+    folder = only(tmp_path / "out", "accepted").name
+    assert f"\n{folder}.env:" in feedback and f"\n{folder}.seed.json:1:" in feedback  # no work-folder paths
+    assert str(tmp_path) not in feedback
+
+
+def test_example_seeds_are_samples_that_keep_their_references() -> None:
+    seed = {"users": {f"u{i}": {"user_id": f"u{i}", "name": f"N{i}"} for i in range(6)},
+            "orders": {f"o{i}": {"order_id": f"o{i}", "user_id": f"u{5 - i}", "items": [f"o{i + 1}"]}
+                       for i in range(5)},
+            "today": "2024-01-01"}
+    small = sample_records(seed, 2)
+    assert small["today"] == "2024-01-01" and list(small["users"])[:2] == ["u0", "u1"]
+    # o0 and o1 are kept; o1 names o2, o2 names o3...: followed to the end; each order's user is kept
+    assert sorted(small["orders"]) == ["o0", "o1", "o2", "o3", "o4"]
+    assert sorted(small["users"]) == ["u0", "u1", "u2", "u3", "u4", "u5"]
+    flat = {"users": seed["users"]}
+    assert list(sample_records(flat, 2)["users"]) == ["u0", "u1"]
+    system = build_messages("d1", [Tool(id="a", source="s", api="a", name="get_note")])[0]["content"]
+    assert "with `library.seed.json` (a sample: 3 records per collection" in system
+    library = json.loads((Path(__file__).parents[1] / "specs/library/library.seed.json").read_text())
+    shown = json.loads(system.split("with `library.seed.json`")[1].split("```json\n")[1].split("```")[0])
+    assert 0 < len(shown["books"]) < len(library["books"])
+    assert all(loan["book_id"] in shown["books"] for loan in shown["loans"].values())  # references resolve

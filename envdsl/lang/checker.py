@@ -62,6 +62,7 @@ class Checker:
         self.call_stmts: list[tuple[str, Span]] = []
         # fn calls checked so far: a loop whose body calls a fn may change what it iterates over
         self.fn_calls_seen = 0
+        self.state_sound = False  # set by check(): types and state declared without errors
 
     # ---- reporting ------------------------------------------------------------
     def err(self, code: str, msg: str, span: Span, hint: str | None = None) -> None:
@@ -75,9 +76,12 @@ class Checker:
             self.err("E0204", "the file declares no domain", Span(1, 1, 1, 2))
         for extra in domains[1:]:
             self.err("E0216", "a file declares exactly one domain", extra.span)
+        errors_before = len(self.bag.items)
         self._collect_types(decls)
         self._resolve_records()
         self._collect_state(decls)
+        # types and state without errors: a seed can be checked even when a tool body has errors
+        self.state_sound = bool(domains) and not any(d.severity == "error" for d in self.bag.items[errors_before:])
         self._collect_consts(decls)
         self._collect_signatures(decls)
         functions = [self._check_body(info) for info in self.fns.values()]
@@ -119,6 +123,27 @@ class Checker:
             "generator": generator,
             "functions": functions,
             "tools": tools,
+        }
+
+    def state_ir(self) -> dict[str, Any] | None:
+        """The types and state part of the IR, with the seed and policy declarations, when those
+        declarations checked clean (call after `check`): what checking a seed file needs, so that one
+        run reports seed errors together with errors in the tool bodies."""
+        if not getattr(self, "state_sound", False):
+            return None
+        decls = self.m.decls
+        policy = next((d for d in decls if isinstance(d, A.PolicyDecl)), None)
+        seed = next((d for d in decls if isinstance(d, A.SeedDecl)), None)
+        return {
+            "policy": {"text": policy.text, "file": policy.file} if policy else {"text": "", "file": None},
+            "seed": seed.path if seed else None,
+            "enums": [{"name": e.name, "description": e.description or "", "members": [m for m, _ in e.members]}
+                      for e in self.enums.values()],
+            "records": [self._record_ir(r) for r in self.records.values()],
+            "unions": [{"name": u.name, "tag": u.tag, "description": u.description or "",
+                        "variants": [{"value": v, "record": r} for v, r, _ in u.variants]}
+                       for u in self.unions.values()],
+            "state": list(self.state.values()),
         }
 
     # ---- declarations ---------------------------------------------------------
@@ -566,6 +591,11 @@ class Checker:
                 vtype = want
             elif _has_unknown(vtype):
                 self.err("E0312", f"cannot tell the type of '{s.name}' from {T.show(vtype)}", s.value.span)
+            elif vtype["k"] == "null":
+                # reported here, not at the first assignment that does not fit the type `null`
+                self.err("E0312", f"cannot tell the type of '{s.name}' from null", s.value.span,
+                         f"declare the type: let {s.name}: str? = null (or the type it will hold)")
+                vtype = T.ANY
             self.declare_local(s.name, s.name_span, Var(vtype, alias and not T.is_scalar(vtype), True, s.name_span))
             if s.type is not None:  # the declared type, which may be wider than the value's (let x: float = 0)
                 return {"s": "let", "name": s.name, "value": value, "type": vtype}, False
@@ -737,7 +767,7 @@ class Checker:
         base = T.strip_opt(ot)
         vt: T.Type = T.ANY
         if base["k"] == "map":
-            if not _assignable(kt, base["key"], self):
+            if not self._map_key_fits(kt, base["key"], target.key):
                 self.err("E0301", f"the key is {_a(kt)}, the map's keys are {T.show(base['key'])}",
                          target.key.span)
             vt = base["val"]
@@ -841,6 +871,10 @@ class Checker:
                 return {"e": "coalesce", "x": x, "fail": m}, T.strip_opt(xt), xa
             d, dt, da = self.expr(e.right)
             fallback = _join(T.strip_opt(xt), dt, self)
+            if T.strip_opt(xt)["k"] == "enum" and isinstance(e.right, A.Lit) and isinstance(e.right.value, str):
+                # `status ?? "open"`: a member literal where the enum is wanted is the enum (E0215 if not one)
+                self._check_enum_literal(xt, e.right)
+                fallback = T.strip_opt(xt)
             if fallback is None:
                 self.err("E0301", f"the fallback is {_a(dt)}, the value is {_a(xt)}", e.right.span)
                 fallback = T.ANY
@@ -954,6 +988,14 @@ class Checker:
         self.err("E0306", f"{_a(ot)} has no fields", span)
         return T.ANY
 
+    def _map_key_fits(self, kt: T.Type, key_type: T.Type, key: A.Expr) -> bool:
+        """A key fits a map's key type; `counts["open"]` takes a member literal as the enum (E0215 if not
+        one), as a literal is taken wherever an enum is wanted."""
+        if key_type["k"] == "enum" and isinstance(key, A.Lit) and isinstance(key.value, str):
+            self._check_enum_literal(key_type, key)
+            return True
+        return _assignable(kt, key_type, self)
+
     def _index_type(self, ot: T.Type, kt: T.Type, e: A.Index) -> tuple[T.Type, str]:
         base = T.strip_opt(ot)
         if base["k"] == "any":
@@ -963,7 +1005,7 @@ class Checker:
                 self.err("E0301", f"list indexes are int, not {T.show(kt)}", e.key.span)
             return base["of"], "list"
         if base["k"] == "map":
-            if not _assignable(kt, base["key"], self):
+            if not self._map_key_fits(kt, base["key"], e.key):
                 self.err("E0301", f"the key is {_a(kt)}, the map's keys are {T.show(base['key'])}", e.key.span)
             return base["val"], "map"
         self.err("E0305", f"{_a(ot)} cannot be indexed", e.obj.span)

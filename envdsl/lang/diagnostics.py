@@ -56,7 +56,7 @@ _CODES = [
     Code("E0309", "constant is not a literal", "constants must be literal values"),
     Code("E0310", "invalid default value", None),
     Code("E0311", "message is not a str", "a failure message must be a str, such as \"Order not found\" or f\"Order {id} not found\""),
-    Code("E0312", "cannot infer the type of an empty literal", "annotate the variable: let xs: list<str> = []"),
+    Code("E0312", "cannot infer the type of an empty literal or null", "annotate the variable: let xs: list<str> = []"),
     Code("E0313", "invalid reference type", "write ref<collection> with a collection declared in `state`"),
     Code("E0314", "invalid map key type", "map keys must be str, int or an enum"),
     Code("E0315", "invalid format specification", "use a spec such as .2f, d, >10 or ,"),
@@ -136,17 +136,34 @@ class Diagnostic:
         line_text = _source_line(source, self.span.line)
         if line_text is not None:
             gutter = f"{self.span.line:>4} | "
-            out.append(gutter + line_text)
             width = 1
             if self.span.end_line == self.span.line and self.span.end_column > self.span.column:
                 width = self.span.end_column - self.span.column
             width = max(1, min(width, len(line_text) - self.span.column + 1))
-            out.append(" " * len(gutter) + " " * (self.span.column - 1) + "^" * width)
+            shown, column = _window(line_text, self.span.column)
+            out.append(gutter + shown)
+            width = max(1, min(width, len(shown) - column + 1))
+            out.append(" " * len(gutter) + " " * (column - 1) + "^" * width)
         for note in self.notes:
             out.append(f"  note: {note}")
         if self.hint:
             out.append(f"  hint: {self.hint}")
         return "\n".join(out)
+
+
+SHOWN_LINE = 100  # characters of a source line echoed under a diagnostic (a seed is often one long line)
+
+
+def _window(text: str, column: int) -> tuple[str, int]:
+    """The part of a long line around `column` (1-based), marked with `...` where cut, and the column
+    within it; a short line as it is."""
+    if len(text) <= SHOWN_LINE:
+        return text, column
+    start = max(0, min(column - 1 - SHOWN_LINE // 3, len(text) - SHOWN_LINE))
+    end = start + SHOWN_LINE
+    head = "..." if start > 0 else ""
+    tail = "..." if end < len(text) else ""
+    return head + text[start:end] + tail, column - start + len(head)
 
 
 def _source_line(source: str | None, line: int) -> str | None:

@@ -509,13 +509,30 @@ def _declarations(source: str) -> list[tuple[int, str]]:
     return [(a + 1, "\n".join(lines[a:b])) for a, b in zip(bounds, bounds[1:]) if "\n".join(lines[a:b]).strip()]
 
 
+_NAME_LIKE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _keyword_as_name(e: UnexpectedInput) -> bool:
+    """Resume a parse where a keyword stands where a name may: `state: str "desc"` after a field with a
+    description. The contextual lexer takes `state` as the keyword there because LALR shares the state
+    after a string between every place a string can end, and a declaration may follow some of those.
+    Feeding the token again as a NAME is what the lexer would have done in an unshared state."""
+    if not isinstance(e, UnexpectedToken) or e.interactive_parser is None:
+        return False
+    tok = e.token
+    if tok.type == "NAME" or "NAME" not in e.expected or not _NAME_LIKE.fullmatch(str(tok)):
+        return False
+    e.interactive_parser.feed_token(Token.new_borrow_pos("NAME", str(tok), tok))
+    return True
+
+
 def _parse_once(source: str, file: str, bag: DiagnosticBag) -> A.Module | None:
     """One parse of the whole text: a module, or None with the first syntax error recorded."""
     comments: list[tuple[int, int, str]] = []
     try:
         parser = _lark()
         _COMMENT_SINK.clear()
-        tree = parser.parse(source, start="start")
+        tree = parser.parse(source, start="start", on_error=_keyword_as_name)
         comments = [(t.line or 1, t.column or 1, str(t)) for t in _COMMENT_SINK]
         _COMMENT_SINK.clear()
         decls = _ToAst(file, source).transform(tree)
@@ -551,13 +568,23 @@ def _parse_once(source: str, file: str, bag: DiagnosticBag) -> A.Module | None:
                       "a '{' may be missing its '}'")
         else:
             before = source[:tok.start_pos].split()
+            line_start = source.rfind("\n", 0, tok.start_pos) + 1
             bag.error("E0101", f"unexpected {str(tok)!r}; expected {_describe_expected(set(e.expected))}", file,
-                      _tok_span(tok), _syntax_hint(str(tok), set(e.expected), before[-1] if before else ""))
+                      _tok_span(tok), _syntax_hint(str(tok), set(e.expected), before[-1] if before else "",
+                                                   source[line_start:tok.start_pos]))
         return None
     return A.Module(Span(1, 1, 1, 1), file, decls, comments)
 
 
-def _syntax_hint(tok: str, expected: set[str], previous: str = "") -> str | None:
+def _syntax_hint(tok: str, expected: set[str], previous: str = "", line_before: str = "") -> str | None:
+    """A hint for the common slips; `previous` is the word before the token, `line_before` the text of its
+    line up to it."""
+    if tok == "if" and previous == "else":
+        return "write `elif COND { ... }` for another branch, not `else if`"
+    if re.match(r"\s*while\b", line_before) or previous == "while":
+        return "there is no `while`: loops must be bounded, use `for x in collection { ... }` or `for i in range(n)`"
+    if tok == "=" and previous.endswith(('"', "'")):
+        return 'the default comes before the description: `count: int = 0 "How many"`'
     if tok in ("def", "function", "func"):
         return "declare helpers with `fn NAME(params) -> TYPE { ... }` and tools with `read tool` or `write tool`"
     if tok == "tool" and previous in ("read", "write"):  # `read` was taken as a field name: a '}' is missing

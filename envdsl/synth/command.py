@@ -18,7 +18,8 @@ import click
 @click.option("--gate", "gate_mode", type=click.Choice(["proptest", "smoke"]), default="proptest", show_default=True,
               help="proptest: `envdsl test`'s properties; smoke: every tool called once on the seed.")
 @click.option("--examples", type=int, default=2, show_default=True, help="Hypothesis examples per gate test.")
-@click.option("--timeout", type=int, default=120, show_default=True, help="Seconds per domain (process workers).")
+@click.option("--timeout", type=int, default=120, show_default=True,
+              help="Seconds per domain (process and Ray workers; an LLM domain gets at least --llm-timeout per round).")
 @click.option("--cap-per-api", type=int, default=40, show_default=True, help="Most tools sampled from one API.")
 @click.option("--threshold", type=float, default=0.6, show_default=True,
               help="Cosine similarity of parameter vectors for a graph edge.")
@@ -29,11 +30,19 @@ import click
 @click.option("--base-url", default=None, help="OpenAI-compatible server (default: $OPENAI_BASE_URL).")
 @click.option("--rounds", type=int, default=3, show_default=True, help="LLM repair rounds after the first draft.")
 @click.option("--rpm", "requests_per_minute", type=float, default=0.0, help="LLM requests per minute (0: no limit).")
+@click.option("--llm-timeout", type=click.FloatRange(min=1), default=600.0, show_default=True,
+              help="Seconds one LLM request may take (a whole spec is a long reply).")
+@click.option("--max-tokens", type=click.IntRange(min=1), default=8192, show_default=True,
+              help="Most tokens of one LLM reply.")
+@click.option("--ray-address", default=None,
+              help="--executor ray: a running cluster (ray://HOST:10001 or HOST:6379); default $RAY_ADDRESS, "
+                   "else a local one.")
 @click.option("--no-progress", is_flag=True, help="Plain log lines instead of a progress bar.")
 def synth_cmd(inputs: tuple[str, ...], out: str, writer: str, workers: int, max_domains: int | None, seed: int,
               executor: str, gate_mode: str, examples: int, timeout: int, cap_per_api: int, threshold: float,
               min_size: int, max_size: int, embedder: str, base_url: str | None, rounds: int,
-              requests_per_minute: float, no_progress: bool) -> None:
+              requests_per_minute: float, llm_timeout: float, max_tokens: int, ray_address: str | None,
+              no_progress: bool) -> None:
     """Synthesise environments in bulk from tool collections (JSONL, OpenAI function lists, OpenAPI).
 
     Tools are sampled per API, linked by the similarity of their parameters, grouped into domains
@@ -54,7 +63,8 @@ def synth_cmd(inputs: tuple[str, ...], out: str, writer: str, workers: int, max_
                         embedder=default_embedder() if embedder == "auto" else embedder, seed=seed)
     cfg = SynthConfig(inputs=list(inputs), out=out, writer=writer, workers=workers, max_domains=max_domains,
                       seed=seed, executor=executor, gate_mode=gate_mode, examples=examples, timeout=timeout,
-                      graph=graph, base_url=base_url, rounds=rounds, requests_per_minute=requests_per_minute)
+                      graph=graph, base_url=base_url, rounds=rounds, requests_per_minute=requests_per_minute,
+                      llm_timeout=llm_timeout, max_tokens=max_tokens, ray_address=ray_address)
     summary = run_synth(cfg, progress=not no_progress)
     click.echo(render_summary(summary))
 
@@ -67,6 +77,9 @@ def render_summary(s: dict) -> str:
              f"({s['graph']['tools_sampled']} sampled of {s['graph']['tools_input']}), APIs {s['apis_covered']}",
              f"time {s['seconds_this_run']}s this run, {s['worker_seconds_total']}s of worker time in all"]
     if s["llm_calls"]:
-        lines.append(f"LLM calls {s['llm_calls']} ({s['llm_calls_per_accepted']} per accepted domain), tokens "
-                     f"{s['llm_tokens']} ({s['llm_tokens_per_accepted']} per accepted domain)")
+        def per(key: str) -> str:  # nothing accepted: there is no figure per accepted domain
+            return "n/a" if s[key] is None else str(s[key])
+
+        lines.append(f"LLM calls {s['llm_calls']} ({per('llm_calls_per_accepted')} per accepted domain), tokens "
+                     f"{s['llm_tokens']} ({per('llm_tokens_per_accepted')} per accepted domain)")
     return "\n".join(lines)

@@ -44,16 +44,17 @@ class SynthConfig:
     gate_mode: str = "proptest"
     examples: int = 2
     timeout: int = 120  # seconds per domain (process workers)
+    ray_address: str | None = None  # --executor ray: a running cluster (else $RAY_ADDRESS, else a local one)
     graph: GraphConfig = field(default_factory=GraphConfig)
     # LLM writer
     base_url: str | None = None
     api_key: str | None = None
     rounds: int = 3
     requests_per_minute: float = 0.0  # 0: no limit
-    llm_timeout: float = 120.0
+    llm_timeout: float = 600.0  # seconds per request: a whole spec is a long reply
     llm_retries: int = 4
     llm_backoff: float = 1.0
-    max_tokens: int = 4096
+    max_tokens: int = 8192
 
     def settings(self) -> dict[str, Any]:
         """What a worker needs: plain data only (it crosses process boundaries)."""
@@ -156,7 +157,7 @@ def execute(cfg: SynthConfig, jobs: Iterator[dict[str, Any]], settings: dict[str
     if kind == "ray":
         from envdsl.synth.ray_executor import execute_ray
 
-        yield from execute_ray(jobs, settings, cfg.workers)
+        yield from execute_ray(jobs, settings, cfg.workers, cfg.ray_address)
         return
     if kind == "thread":
         limiter = RateLimiter(cfg.requests_per_minute)
@@ -221,7 +222,7 @@ def summarise(plan: dict[str, Any], planned: list[dict[str, Any]], done: dict[st
     rejected = [r for r in records if r["status"] != "accepted"]
     calls = sum(r.get("llm_calls", 0) for r in records)
     tokens = sum(r.get("prompt_tokens", 0) + r.get("completion_tokens", 0) for r in records)
-    per = max(1, len(accepted))
+    per = len(accepted)  # None per accepted domain when nothing was accepted, not the total over 1
     return {
         "writer": cfg.writer, "gate": cfg.gate_mode, "examples": cfg.examples, "seed": cfg.seed,
         "embedder": plan["graph"]["embedder"], "graph": plan["figures"],
@@ -229,7 +230,8 @@ def summarise(plan: dict[str, Any], planned: list[dict[str, Any]], done: dict[st
         "accepted": len(accepted), "rejected": len(rejected),
         "rejected_by_reason": dict(sorted(Counter(r.get("reason") or "unknown" for r in rejected).items())),
         "llm_calls": calls, "llm_tokens": tokens,
-        "llm_calls_per_accepted": round(calls / per, 2), "llm_tokens_per_accepted": round(tokens / per, 1),
+        "llm_calls_per_accepted": round(calls / per, 2) if per else None,
+        "llm_tokens_per_accepted": round(tokens / per, 1) if per else None,
         "tools_in_domains": sum(r["tools"] for r in records),
         "tools_covered": sum(r["tools"] for r in accepted),
         "apis_covered": len({a for r in accepted for a in r.get("apis", [])}),

@@ -1,7 +1,9 @@
 """`--executor ray`: the same jobs on a Ray cluster (optional extra `ray`; imported only here).
 
 The driver keeps the journal; each task is `run_job` on one domain, so a killed driver resumes as
-with local workers. RAY_ADDRESS selects a running cluster; without it Ray starts a local one.
+with local workers. `--ray-address` (else RAY_ADDRESS) selects a running cluster; without either Ray
+starts a local one. Workers write under OUT themselves, so on a cluster of several machines OUT must
+be a folder every node sees at the same path (a shared file system).
 """
 
 from __future__ import annotations
@@ -19,10 +21,11 @@ def require_ray() -> Any:
     return ray
 
 
-def execute_ray(jobs: Iterator[dict[str, Any]], settings: dict[str, Any], workers: int) -> Iterator[dict[str, Any]]:
+def execute_ray(jobs: Iterator[dict[str, Any]], settings: dict[str, Any], workers: int,
+                address: str | None = None) -> Iterator[dict[str, Any]]:
     ray = require_ray()
-    if not ray.is_initialized():
-        ray.init(ignore_reinit_error=True, log_to_driver=False)
+    if not ray.is_initialized():  # a caller (or a test) may have connected already
+        ray.init(address=address, ignore_reinit_error=True, log_to_driver=False)
     remote = ray.remote(run_job)
     window = max(2, workers * 2)
     pending: list[Any] = []

@@ -31,7 +31,7 @@ def run_job(job: dict[str, Any], settings: dict[str, Any]) -> dict[str, Any]:
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     usage = {"llm_calls": 0, "prompt_tokens": 0, "completion_tokens": 0, "rounds": 0}
-    timer = _alarm(settings.get("timeout") or 0)
+    timer = _alarm(time_limit(settings))
     try:
         if settings["writer"] == "heuristic":
             verdict = heuristic(name, tools, work, settings)
@@ -57,6 +57,16 @@ def run_job(job: dict[str, Any], settings: dict[str, Any]) -> dict[str, Any]:
     return {"domain": name, "status": status, "reason": verdict.reason, "reasons": verdict.reasons,
             "tools": len(tools), "tools_in_spec": verdict.tools, "apis": sorted({t.api for t in tools}),
             "seconds": round(time.perf_counter() - t0, 3), **usage}
+
+
+def time_limit(settings: dict[str, Any]) -> int:
+    """Seconds for one domain (0: none). An LLM domain may wait `llm_timeout` for each of its rounds, so
+    its limit is never below that (Ray runs jobs on a worker's main thread, where the alarm works)."""
+    limit = int(settings.get("timeout") or 0)
+    if limit and settings.get("writer", "heuristic") != "heuristic":
+        rounds = int(settings.get("rounds", 3)) + 1
+        limit = max(limit, int(float(settings.get("llm_timeout", 600.0)) * rounds) + 60)
+    return limit
 
 
 def heuristic(name: str, tools: list[Tool], work: Path, settings: dict[str, Any]) -> Verdict:
