@@ -25,7 +25,7 @@ import ssl
 import threading
 import time
 import urllib.parse
-from datetime import datetime, timezone
+from datetime import timezone
 from typing import Any, Callable
 
 from envdsl.llm.base import BackendUnavailable, LLMError, normalize_message
