@@ -151,7 +151,8 @@ def replay_cmd(spec: str, tasks_dir: str, as_json: bool, full: bool) -> None:
     from envdsl.session import environment_from_spec
 
     env = environment_from_spec(spec)
-    tasks, gold = load_reference(tasks_dir)
+    with _user_errors():
+        tasks, gold = load_reference(tasks_dir)
     report = replay(env, tasks, gold, mode="full" if full else "fast")
     if as_json:
         click.echo(json.dumps(report.to_json(), sort_keys=True))
@@ -224,6 +225,9 @@ def _user_errors() -> Iterator[None]:
         sys.exit(EXIT_ERRORS)
     except UnicodeDecodeError as e:
         click.echo(f"error: a file is not UTF-8 text: {e}", err=True)
+        sys.exit(EXIT_ERRORS)
+    except json.JSONDecodeError as e:
+        click.echo(f"error: a file is not valid JSON: {e}", err=True)
         sys.exit(EXIT_ERRORS)
 
 
@@ -420,6 +424,9 @@ def test_cmd(paths: tuple[str, ...], examples: int, seed: int, as_json: bool) ->
     from envdsl.proptest.runner import Options
 
     report = run_gate(list(paths), Options(examples=examples, seed=seed))
+    if not report.results and not report.load_failures:  # nothing to test is a mistake, not a pass
+        click.echo(f"error: no .env specs or generated packages in {' '.join(paths)}", err=True)
+        sys.exit(EXIT_ERRORS)
     click.echo(dumps(report) if as_json else report.render())
     sys.exit(EXIT_ERRORS if report.failures else 0)
 

@@ -32,8 +32,8 @@ from envdsl.rollout.export import export_dataset
 from envdsl.rollout.filters import FilterConfig, judge, tool_defaults
 from envdsl.rollout.identity import claim_run_folder, run_identity
 from envdsl.rollout.users import LLMUser, ScriptedUser
+from envdsl.tasks.io import TaskFileError, relative_specs, write_json, write_jsonl
 from envdsl.tasks.io import read_tasks as read_task_file
-from envdsl.tasks.io import relative_specs, write_json, write_jsonl
 
 
 @dataclass
@@ -98,6 +98,21 @@ def check_roles(cfg: RolloutConfig) -> None:
         raise ValueError(f"--temperature must lie in [0, 2], got {cfg.temperature}")
 
 
+def check_specs(tasks: list[dict[str, Any]], cfg: RolloutConfig) -> None:
+    """Every domain's spec exists, before anything runs: one message per domain, not one failure per task."""
+    missing: dict[str, str] = {}
+    for task in tasks:
+        if task["domain"] in missing:
+            continue
+        spec = cfg.specs.get(task["domain"]) or task.get("spec")
+        if not spec or not Path(str(spec)).exists():
+            missing[task["domain"]] = f"{task['domain']!r} (the tasks name {spec!r})" if spec else repr(task["domain"])
+    if missing:
+        raise TaskFileError(f"no spec for domain {', '.join(missing.values())}: keep the specs where the tasks file "
+                            "says (relative to its folder), pass --spec PATH, or set ENVDSL_SPEC_PATH to folders "
+                            "holding DOMAIN.env")
+
+
 def unit_name(task_id: str, trial: int) -> str:
     return f"{task_id}.t{trial}"
 
@@ -108,6 +123,7 @@ def run_rollouts(tasks: list[dict[str, Any]], out_dir: str | Path, make_env: Cal
     filters = filters or FilterConfig()
     out = Path(out_dir)
     check_roles(cfg)
+    check_specs(tasks, cfg)
     claim_run_folder(out, run_identity(cfg, tasks))
     runs = out / "runs"
     runs.mkdir(parents=True, exist_ok=True)
@@ -116,6 +132,7 @@ def run_rollouts(tasks: list[dict[str, Any]], out_dir: str | Path, make_env: Cal
     skipped = len(tasks) * cfg.trials - len(todo)
     failures: list[str] = []
     stopped: BackendUnavailable | None = None
+    _backend_down.clear()
     if todo:
         executor: Executor = ProcessPoolExecutor(cfg.workers) if cfg.workers > 1 else \
             ThreadPoolExecutor(max(1, cfg.concurrency))
@@ -213,7 +230,21 @@ def _environment(spec: str, make_env: Callable[[str], Any]) -> Any:
     return _classes[spec]()
 
 
+_backend_down: list[BackendUnavailable] = []  # set once a backend failed in this process: later units stop at once
+
+
 def _play(task: dict[str, Any], trial: int, cfg_dict: dict[str, Any], make_env: Callable[[str], Any]) -> dict[str, Any]:
+    if _backend_down:  # a unit that started before the runner could cancel it sends nothing
+        raise _backend_down[0]
+    try:
+        return _play_unit(task, trial, cfg_dict, make_env)
+    except BackendUnavailable as e:
+        _backend_down.append(e)
+        raise
+
+
+def _play_unit(task: dict[str, Any], trial: int, cfg_dict: dict[str, Any], make_env: Callable[[str], Any]
+               ) -> dict[str, Any]:
     cfg = RolloutConfig(**cfg_dict)
     envs = _local.__dict__.setdefault("envs", {})
     spec = _spec_of(task, cfg)
