@@ -413,6 +413,29 @@ def eval_cmd(source: str, out: str | None, trials: int, ks: tuple[int, ...], jso
         write_json(json_out, report)
 
 
+@main.command("report")
+@click.argument("run_dirs", nargs=-1, required=True)
+@click.option("-o", "--out", default="report.html", show_default=True, help="The HTML file to write.")
+@click.option("--max-conversations", type=click.IntRange(0), default=500, show_default=True,
+              help="Most conversations per run in the viewer (failures first); figures count all.")
+def report_cmd(run_dirs: tuple[str, ...], out: str, max_conversations: int) -> None:
+    """One static HTML page over rollout/eval folders: pass^k per domain side by side, rejection reasons and a
+    conversation viewer with each final state's difference from the gold state."""
+    from envdsl.eval.report import load_run, render_report
+    from envdsl.session import environment_from_spec
+    from envdsl.tasks.io import write_atomic
+
+    if Path(out).is_dir():
+        raise click.UsageError(f"-o {out} is a folder; give the HTML file to write, such as {out}/report.html")
+    with _user_errors():
+        runs = [load_run(d, environment_from_spec, max_conversations) for d in run_dirs]
+    write_atomic(out, render_report(runs))
+    for r in runs:
+        click.echo(f"{r['folder']}: agent {r['agent']}, {r['conversations']} conversation(s), {r['kept']} kept, "
+                   f"pass^1 {r['passk']['all']['pass^1']:.3f} overall")
+    click.echo(f"wrote {out}")
+
+
 @main.command("test")
 @click.argument("paths", nargs=-1, required=True)
 @click.option("--examples", default=25, show_default=True, type=click.IntRange(1), help="Examples per test.")
