@@ -368,7 +368,7 @@ def rollout_cmd(tasks_file: str, out: str, trials: int, agent: str, user: str, w
     with _user_errors():
         summary = run_rollouts(read_tasks(tasks_file), out, environment_from_spec, cfg,
                                FilterConfig(calls_mode=calls_mode, calls_exact=calls_exact),
-                               progress=sys.stderr.isatty())
+                               progress=True)
     for line in summary["unplayable"]:
         click.echo(f"cannot play {line}", err=True)
     click.echo(f"{summary['conversations']} conversation(s): {summary['kept']} kept, {summary['rejected']} rejected "
@@ -405,7 +405,7 @@ def eval_cmd(source: str, out: str | None, trials: int, ks: tuple[int, ...], jso
     k_list = sorted(set(ks or (1, trials)))
     with _user_errors():
         report = evaluate(source, environment_from_spec, cfg, k_list, out,
-                          FilterConfig(calls_mode=calls_mode, calls_exact=calls_exact), progress=sys.stderr.isatty())
+                          FilterConfig(calls_mode=calls_mode, calls_exact=calls_exact), progress=True)
     click.echo(render_table(report["passk"], k_list, agent=report["agent"], user=report.get("user")))
     click.echo(f"pass^k intervals: {report['interval']}; per-task results in "
                f"{(Path(source) if Path(source).is_dir() else Path(str(out))).as_posix()}/results.jsonl")

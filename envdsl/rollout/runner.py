@@ -315,14 +315,27 @@ def _done(path: Path) -> bool:
 
 
 class _progress:
-    """A rich progress bar when asked for, else nothing; `advance()` either way."""
+    """Progress when asked for: a rich bar on a terminal; elsewhere (a log, a pipeline) a plain line on stderr
+    at every tenth of the work, so long runs show they are alive. `advance()` either way."""
 
     def __init__(self, enabled: bool, total: int):
         self.enabled, self.total = enabled, total
 
     def __enter__(self) -> Callable[[], None]:
+        import sys
+
         if not self.enabled:
             return lambda: None
+        if not sys.stderr.isatty():
+            self.enabled = False
+            done = [0]
+            step = max(1, self.total // 10)
+
+            def line() -> None:
+                done[0] += 1
+                if done[0] % step == 0 or done[0] == self.total:
+                    print(f"rollouts: {done[0]}/{self.total} conversation(s) played", file=sys.stderr, flush=True)
+            return line
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
         self.bar = Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
