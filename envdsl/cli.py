@@ -411,6 +411,12 @@ def eval_cmd(source: str, out: str | None, trials: int, ks: tuple[int, ...], jso
                f"{(Path(source) if Path(source).is_dir() else Path(str(out))).as_posix()}/results.jsonl")
     if json_out:
         write_json(json_out, report)
+    for line in report["unplayable"]:  # scored without them, which the figures above must not hide
+        click.echo(f"cannot play {line}", err=True)
+    if report["unplayable"]:
+        click.echo(f"error: {len(report['unplayable'])} conversation(s) could not be played and are not in the "
+                   "figures above", err=True)
+        sys.exit(EXIT_ERRORS)
 
 
 @main.command("report")

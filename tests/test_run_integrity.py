@@ -49,6 +49,12 @@ def test_a_folder_made_by_another_agent_is_refused_and_the_same_run_resumes(task
     assert run["agent"] == "flaky:0.5" and run["user"] == "scripted" and len(run["tasks_sha256"]) == 64
     assert {"temperature", "max_tokens", "max_turns", "envdsl_version"} <= set(run)
     flaky_results = (out / "results.jsonl").read_text()
+    rows = [json.loads(x) for x in flaky_results.splitlines()]
+    report = json.loads((out / "eval.json").read_text())
+    assert len(rows) == 4 and all(r["trials"] == 2 and len(r["outcomes"]) == 2 for r in rows)
+    assert all(r["successes"] == sum(o["success"] for o in r["outcomes"]) for r in rows)
+    assert sum(r["successes"] for r in rows) / 8 == report["passk"]["all"]["pass^1"]
+    assert report["agent"] == "flaky:0.5" and "bootstrap" in report["interval"]
 
     r = _invoke("eval", str(tasks_file), "-o", str(out), "--agent", "oracle", "--trials", "2")
     _clean_exit(r, codes=(1,))
@@ -286,3 +292,13 @@ def test_folders_without_the_expected_files_are_user_errors(tmp_path):
         r = _invoke(cmd, str(tmp_path / "nothing"), *(["-o", str(tmp_path / "gen")] if cmd == "compile" else []))
         _clean_exit(r)
         assert "no .env specs" in r.output, (cmd, r.output)
+
+
+def test_eval_does_not_hide_tasks_it_could_not_play(tasks_file, tmp_path):
+    rows = [json.loads(x) for x in tasks_file.read_text().splitlines()]
+    rows[0]["initial_state_hash"] = "0" * 64  # as if the spec changed since the task was sampled
+    stale = tasks_file.parent / "stale.jsonl"
+    stale.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    r = _invoke("eval", str(stale), "-o", str(tmp_path / "ev"), "--trials", "1")
+    _clean_exit(r, codes=(1,))
+    assert f"cannot play {rows[0]['task_id']}.t0" in r.output and "not in the figures above" in r.output

@@ -32,13 +32,14 @@ def evaluate(source: str | Path, load_env: Callable[[str], Any], cfg: RolloutCon
                                 "or `envdsl eval -o`); give a tasks file and -o OUT to play one")
         tasks = read_tasks(out / "tasks.jsonl")
         trials = None
+        unplayable = []
         run = read_run(out)
     else:
         if out_dir is None:
             raise ValueError("give an output folder for the evaluation rollouts")
         out = Path(out_dir)
         tasks = read_tasks(src)
-        run_rollouts(tasks, out, load_env, cfg, filters, progress=progress)
+        unplayable = run_rollouts(tasks, out, load_env, cfg, filters, progress=progress)["unplayable"]
         trials = cfg.trials
         run = read_run(out)
     records = judge_records(load_records(out, tasks, trials), tasks, load_env, cfg, filters)
@@ -49,7 +50,7 @@ def evaluate(source: str | Path, load_env: Callable[[str], Any], cfg: RolloutCon
     results = task_results(records)
     report = {"passk": passk_report(outcomes, ks), "agent": run.get("agent") or records[0]["agent"],
               "user": run.get("user") or records[0].get("user"), "conversations": len(records),
-              "tasks": len(results), "interval": interval_note()}
+              "tasks": len(results), "interval": interval_note(), "unplayable": unplayable}
     write_jsonl(out / "results.jsonl", results)
     write_json(out / "eval.json", report)
     return report
