@@ -123,6 +123,8 @@ PACKAGES=("$OUT"/generated/*/)  # one folder per domain (the root holds an __ini
 stage proptest envdsl test "${PACKAGES[@]}" --examples "$PROPTEST_EXAMPLES" --seed "$SEED"
 stage tasks envdsl tasks "${PACKAGES[@]}" -n "$TASKS_PER_DOMAIN" --seed "$SEED" -o "$OUT/tasks/all.jsonl"
 stage split split_tasks
+# a fresh rollout folder: other sizes or seeds make other tasks, and a run folder refuses another run's tasks
+rm -rf "$OUT/rollouts/train"
 stage rollout envdsl rollout "$OUT/tasks/train.jsonl" -o "$OUT/rollouts/train" --agent oracle
 stage train train_model
 stage eval-oracle evaluate oracle oracle
