@@ -3,7 +3,6 @@ spelling (80 or 80.0) never changes the state, its hash or the tool's output."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
