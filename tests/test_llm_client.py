@@ -272,3 +272,14 @@ def test_malformed_replies_after_every_retry_are_not_a_backend_failure(server):
     with pytest.raises(LLMError, match="malformed completion") as info:
         client.chat(MESSAGES)
     assert not isinstance(info.value, BackendUnavailable)
+
+
+def test_plain_http_goes_through_the_proxy_the_environment_names(server, monkeypatch):
+    script, url = server([("ok", OK_BODY)])
+    proxy = url.removesuffix("/v1")
+    for name in ("NO_PROXY", "no_proxy", "http_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", proxy)
+    client, _ = _client("http://llm.example.invalid:8000/v1")
+    assert client.chat(MESSAGES)["tool_calls"][0]["id"] == "c1"
+    assert script.requests[0]["path"] == "http://llm.example.invalid:8000/v1/chat/completions"

@@ -302,3 +302,11 @@ def test_eval_does_not_hide_tasks_it_could_not_play(tasks_file, tmp_path):
     r = _invoke("eval", str(stale), "-o", str(tmp_path / "ev"), "--trials", "1")
     _clean_exit(r, codes=(1,))
     assert f"cannot play {rows[0]['task_id']}.t0" in r.output and "not in the figures above" in r.output
+
+
+def test_a_checkpoint_that_does_not_load_stops_the_run(tasks_file, tmp_path):
+    (tmp_path / "ckpt").mkdir()  # a folder, but no model in it
+    r = _invoke("rollout", str(tasks_file), "-o", str(tmp_path / "run"), "--agent", f"hf:{tmp_path / 'ckpt'}")
+    _clean_exit(r, codes=(1,))
+    assert "the LLM backend failed" in r.output and "cannot play" not in r.output
+    assert list((tmp_path / "run" / "runs").glob("*.json")) == []

@@ -25,6 +25,7 @@ import ssl
 import threading
 import time
 import urllib.parse
+import urllib.request
 from datetime import timezone
 from typing import Any, Callable
 
@@ -168,12 +169,7 @@ class OpenAIChatClient:
         parts = urllib.parse.urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise BackendUnavailable(f"not an http(s) URL: {url!r}")
-        conn: http.client.HTTPConnection
-        if parts.scheme == "https":
-            conn = http.client.HTTPSConnection(parts.hostname, parts.port, timeout=self.timeout,
-                                               context=ssl.create_default_context())
-        else:
-            conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=self.timeout)
+        conn, path = _connection(parts, self.timeout)
         expired = threading.Event()
 
         def expire() -> None:
@@ -191,7 +187,6 @@ class OpenAIChatClient:
         headers = {"Content-Type": "application/json"}
         if self.api_key:
             headers["Authorization"] = f"Bearer {self.api_key}"
-        path = parts.path + (f"?{parts.query}" if parts.query else "")
         try:
             conn.request("POST", path, body=data, headers=headers)
             response = conn.getresponse()
@@ -215,6 +210,30 @@ class OpenAIChatClient:
         finally:
             watchdog.cancel()
             conn.close()
+
+
+def _connection(parts: urllib.parse.SplitResult, timeout: float) -> tuple[http.client.HTTPConnection, str]:
+    """A connection for the URL and the request target to send on it, through the proxy that HTTP(S)_PROXY
+    names unless NO_PROXY exempts the host (what urllib did for this client before): plain HTTP goes to the
+    proxy with the absolute URL, HTTPS through a CONNECT tunnel."""
+    host, port = parts.hostname or "", parts.port
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    proxy = urllib.request.getproxies().get(parts.scheme)
+    if proxy and urllib.request.proxy_bypass(host):
+        proxy = None
+    conn: http.client.HTTPConnection
+    if proxy:
+        p = urllib.parse.urlsplit(proxy if "://" in proxy else f"http://{proxy}")
+        if parts.scheme == "https":
+            conn = http.client.HTTPSConnection(p.hostname or "", p.port or 8080, timeout=timeout,
+                                               context=ssl.create_default_context())
+            conn.set_tunnel(host, port or 443)
+            return conn, path
+        return http.client.HTTPConnection(p.hostname or "", p.port or 8080, timeout=timeout), \
+            urllib.parse.urlunsplit(parts)
+    if parts.scheme == "https":
+        return http.client.HTTPSConnection(host, port, timeout=timeout, context=ssl.create_default_context()), path
+    return http.client.HTTPConnection(host, port, timeout=timeout), path
 
 
 def _status_hint(status: int, model: str) -> str:

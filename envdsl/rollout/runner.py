@@ -273,9 +273,13 @@ def _backend(cfg: RolloutConfig, spec: str) -> Any:
     cache = _local.__dict__.setdefault("backends", {})
     if key not in cache:
         from envdsl.llm import backend_from_spec
+        from envdsl.llm.base import LLMError
 
-        cache[key] = backend_from_spec(spec, base_url=cfg.base_url, api_key=cfg.api_key, timeout=cfg.timeout,
-                                       max_retries=cfg.max_retries)
+        try:
+            cache[key] = backend_from_spec(spec, base_url=cfg.base_url, api_key=cfg.api_key, timeout=cfg.timeout,
+                                           max_retries=cfg.max_retries)
+        except LLMError as e:  # a checkpoint that does not load: no task can be played, say it once
+            raise BackendUnavailable(f"{spec}: {e}") from None
     return cache[key]
 
 
