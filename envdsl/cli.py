@@ -203,7 +203,7 @@ def _llm_options(f: Any) -> Any:
     """Flags shared by the commands that may talk to an OpenAI-compatible server."""
     f = click.option("--base-url", default=None, help="Server base URL (default: $OPENAI_BASE_URL).")(f)
     f = click.option("--api-key", default=None, help="API key (default: $OPENAI_API_KEY).")(f)
-    return click.option("--timeout", type=float, default=120.0, show_default=True, help="Seconds per request.")(f)
+    return click.option("--timeout", type=float, default=120.0, show_default=True, help="Seconds per request attempt, in all (connect to last byte).")(f)
 
 
 @contextlib.contextmanager
