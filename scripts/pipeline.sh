@@ -111,7 +111,7 @@ where things are (under {out}):
 what the numbers mean:
   pass^1 is the share of held-out tasks whose conversation ended in the gold final state (for read-only
   tasks: and made the gold calls). The oracle replays the gold calls, so it shows what the tasks allow
-  (1.000 when environment and filters agree). The tiny model is trained from scratch in minutes on CPU: it
+  (1.000 when environment and filters agree and MAX_TURNS leaves it room). The tiny model is trained from scratch in minutes on CPU: it
   checks that the plumbing works end to end; its pass^1 (usually 0.000) is not a measure of the method.
   The report's intervals are 95% bootstrap intervals over tasks: with {heldout} held-out task(s) they are wide.""")
 EOF

@@ -152,12 +152,14 @@ SCRIPT = """
 
 def render_report(runs: list[dict[str, Any]]) -> str:
     """The whole page for runs loaded with load_run."""
+    for r, label in zip(runs, _labels([r["folder"] for r in runs])):
+        r["label"] = label
     parts = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
              '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; style-src \'unsafe-inline\'; '
              'script-src \'sha256-' + _script_hash() + '\'; img-src data:">',
              "<title>envdsl report</title>", f"<style>{CSS}</style></head><body>",
              "<header><h1>envdsl report</h1><p>" + esc(f"{len(runs)} run(s): ")
-             + ", ".join(f"<b>{esc(r['folder'])}</b> (agent <code>{esc(r['agent'])}</code>, user "
+             + ", ".join(f"<b>{esc(r['label'])}</b> = {esc(r['folder'])} (agent <code>{esc(r['agent'])}</code>, user "
                          f"<code>{esc(r['user'])}</code>)" for r in runs) + "</p></header>"]
     parts.append(_passk_section(runs))
     parts.append(_reasons_section(runs))
@@ -165,6 +167,25 @@ def render_report(runs: list[dict[str, Any]]) -> str:
     parts.append(_conversations(runs))
     parts.append(f"<script>{SCRIPT}</script></body></html>")
     return "\n".join(parts) + "\n"
+
+
+def _labels(folders: list[str]) -> list[str]:
+    """Short names for the runs: each folder relative to what all share (`oracle`, `phase1` for
+    runs/eval/oracle and runs/eval/phase1), numbered when the same folder is given twice."""
+    import os
+
+    paths = [Path(f).resolve() for f in folders]
+    if len(paths) == 1:
+        labels = [paths[0].name or folders[0]]
+    else:
+        common = Path(os.path.commonpath([str(p) for p in paths]))
+        labels = [p.relative_to(common).as_posix() if p != common else p.name for p in paths]
+    seen: dict[str, int] = {}
+    out = []
+    for label in labels:
+        seen[label] = seen.get(label, 0) + 1
+        out.append(label if seen[label] == 1 else f"{label} #{seen[label]}")
+    return out
 
 
 def _script_hash() -> str:
@@ -198,19 +219,21 @@ def _passk_section(runs: list[dict[str, Any]]) -> str:
                 continue
             value, (lo, hi) = row["pass^1"], row.get("pass^1 ci") or (row["pass^1"], row["pass^1"])
             x = x0 + r_i * (bar_w + gap)
-            y, h = top + height * (1 - value), height * value
+            h = max(height * value, 2.0)  # a zero score is a sliver on the axis, not a missing bar
+            y = top + height - h
             colour = COLOURS[r_i % len(COLOURS)]
             svg.append(f'<rect class="bar" data-run="{r_i}" x="{x:.1f}" y="{y:.1f}" width="{bar_w}" height="{h:.1f}" '
                        f'fill="{colour}"><title>{esc(run["agent"])} on {esc(domain)}: pass^1 {value:.3f} '
                        f'[{lo:.2f}, {hi:.2f}]</title></rect>')
             cx = x + bar_w / 2
+            svg.append(f'<text x="{cx:.1f}" y="{y - 3:.1f}" font-size="9" text-anchor="middle">{value:.2f}</text>')
             svg.append(f'<line x1="{cx:.1f}" x2="{cx:.1f}" y1="{top + height * (1 - hi):.1f}" '
                        f'y2="{top + height * (1 - lo):.1f}" stroke="#222" stroke-width="1.5"/>')
         svg.append(f'<text x="{x0 + len(runs) * (bar_w + gap) / 2:.1f}" y="{top + height + 16}" font-size="12" '
                    f'text-anchor="middle">{esc(domain)}</text>')
     svg.append("</svg>")
     legend = '<p class="legend">' + "".join(
-        f'<span style="background:{COLOURS[i % len(COLOURS)]}"></span>{esc(r["folder"])} ({esc(r["agent"])})'
+        f'<span style="background:{COLOURS[i % len(COLOURS)]}"></span>{esc(r["label"])} ({esc(r["agent"])})'
         for i, r in enumerate(runs)) + "</p>"
     head = "<tr><th>run</th><th>agent</th><th>domain</th><th>tasks</th><th>trials</th><th>pass^k [95% CI]</th></tr>"
     rows = []
@@ -218,7 +241,7 @@ def _passk_section(runs: list[dict[str, Any]]) -> str:
         for domain, row in r["passk"].items():
             cells = "; ".join(f"pass^{k} {row[f'pass^{k}']:.3f} [{row[f'pass^{k} ci'][0]:.2f}, "
                               f"{row[f'pass^{k} ci'][1]:.2f}]" for k in r["ks"] if row.get(f"pass^{k}") is not None)
-            rows.append(f"<tr><td>{esc(r['folder'])}</td><td><code>{esc(r['agent'])}</code></td><td>{esc(domain)}</td>"
+            rows.append(f"<tr><td>{esc(r['label'])}</td><td><code>{esc(r['agent'])}</code></td><td>{esc(domain)}</td>"
                         f"<td>{row['tasks']}</td><td>{row['trials']}</td><td>{esc(cells)}</td></tr>")
     return ("<section id=\"passk\"><h2>pass^k per domain</h2>"
             "<p>pass^k: the chance that k independent trials of a task all succeed (final state equals the gold "
@@ -229,7 +252,7 @@ def _passk_section(runs: list[dict[str, Any]]) -> str:
 
 def _reasons_section(runs: list[dict[str, Any]]) -> str:
     reasons = sorted({k for r in runs for k in r["reasons"]})
-    head = "<tr><th>reason</th>" + "".join(f"<th>{esc(r['folder'])}</th>" for r in runs) + "</tr>"
+    head = "<tr><th>reason</th>" + "".join(f"<th>{esc(r['label'])}</th>" for r in runs) + "</tr>"
     rows = [f"<tr><td><code>{esc(reason)}</code></td>" + "".join(f"<td>{r['reasons'].get(reason, 0)}</td>"
                                                                for r in runs) + "</tr>" for reason in reasons]
     totals = "<tr><th>kept / conversations</th>" + "".join(f"<td>{r['kept']} / {r['conversations']}</td>"
@@ -247,7 +270,7 @@ def _conversation_index(runs: list[dict[str, Any]]) -> str:
              'failed conversations</label>']
     for r_i, r in enumerate(runs):
         shown = r["shown"]
-        parts.append(f"<h3>{esc(r['folder'])} (agent <code>{esc(r['agent'])}</code>): {len(shown)} of "
+        parts.append(f"<h3>{esc(r['label'])} (agent <code>{esc(r['agent'])}</code>): {len(shown)} of "
                      f"{r['conversations']} shown</h3><table><tr><th>task</th><th>domain</th><th>trial</th>"
                      "<th>success</th><th>reasons</th></tr>")
         for c_i, rec in enumerate(shown):
@@ -272,7 +295,7 @@ def _conversation(r_i: int, c_i: int, run: dict[str, Any], rec: dict[str, Any]) 
     task = run["tasks"][rec["task_id"]]
     v = rec["verdict"]
     out = [f'<div class="conv" id="{_anchor(r_i, c_i)}"><h3>{esc(rec["task_id"])} trial {int(rec["trial"])} '
-           f'<small>({esc(run["folder"])}, agent <code>{esc(run["agent"])}</code>)</small></h3>',
+           f'<small>({esc(run["label"])}, agent <code>{esc(run["agent"])}</code>)</small></h3>',
            f'<p>verdict: <span class="{"ok" if v["success"] else "bad"}">{"success" if v["success"] else "failure"}'
            f'</span>; {"kept" if v["keep"] else "rejected: " + esc(", ".join(v["reasons"]))}; ended '
            f'<code>{esc(rec.get("ended"))}</code>' + (f"; error: {esc(rec['error'])}" if rec.get("error") else "")
