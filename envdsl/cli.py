@@ -203,7 +203,8 @@ def _llm_options(f: Any) -> Any:
     """Flags shared by the commands that may talk to an OpenAI-compatible server."""
     f = click.option("--base-url", default=None, help="Server base URL (default: $OPENAI_BASE_URL).")(f)
     f = click.option("--api-key", default=None, help="API key (default: $OPENAI_API_KEY).")(f)
-    return click.option("--timeout", type=float, default=120.0, show_default=True, help="Seconds per request attempt, in all (connect to last byte).")(f)
+    return click.option("--timeout", type=float, default=120.0, show_default=True,
+                        help="Seconds per request attempt, in all (connect to last byte).")(f)
 
 
 @contextlib.contextmanager
@@ -288,10 +289,15 @@ def tasks_cmd(specs: tuple[str, ...], count: int, seed: int, out: str, min_calls
 
         if llm.startswith("openai:") and resolve_base_url(base_url) is None:
             raise click.UsageError(f"--llm {llm}: {NO_ENDPOINT}")
+        from envdsl.llm.base import LLMError
+
         try:
             backend = backend_from_spec(llm, base_url=base_url, api_key=api_key, timeout=timeout)
         except ValueError as e:
             raise click.UsageError(f"--llm: {e}") from None
+        except LLMError as e:  # a local checkpoint that does not load
+            click.echo(f"error: --llm {llm}: {e}", err=True)
+            sys.exit(EXIT_ERRORS)
         writer = CountingGoalWriter(llm_goal_writer(backend))
     if Path(out).is_dir():
         raise click.UsageError(f"-o {out} is a folder; give the tasks file to write, such as {out}/tasks.jsonl")
