@@ -172,8 +172,13 @@ def load_records(out: Path, tasks: list[dict[str, Any]], trials: int | None = No
     records = []
     for t in tasks:
         for path in sorted((out / "runs").glob(f"{t['task_id']}.t*.json")):
-            record = json.loads(path.read_text(encoding="utf-8"))
-            if trials is None or record["trial"] < trials:
+            try:
+                record = json.loads(path.read_text(encoding="utf-8"))
+                trial = record["trial"]
+            except (ValueError, KeyError, TypeError):
+                raise TaskFileError(f"{path.as_posix()}: not a finished conversation; rerun the same `envdsl "
+                                    "rollout` command into the folder to play it again") from None
+            if trials is None or trial < trials:
                 records.append(record)
     return records
 
