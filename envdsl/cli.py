@@ -201,8 +201,9 @@ def fmt_cmd(paths: tuple[str, ...], check_only: bool) -> None:
 
 def _llm_options(f: Any) -> Any:
     """Flags shared by the commands that may talk to an OpenAI-compatible server."""
-    f = click.option("--base-url", default=None, help="Server base URL, such as http://localhost:8000/v1 (default: $OPENAI_BASE_URL; `openai` names "
-                     "api.openai.com). Nothing is sent without one.")(f)
+    f = click.option("--base-url", default=None,
+                     help="Server base URL, such as http://localhost:8000/v1 (default: $OPENAI_BASE_URL; `openai` "
+                     "names api.openai.com). Nothing is sent without one.")(f)
     f = click.option("--api-key", default=None, help="API key (default: $OPENAI_API_KEY).")(f)
     return click.option("--timeout", type=float, default=120.0, show_default=True,
                         help="Seconds per request attempt, in all (connect to last byte).")(f)
