@@ -310,3 +310,13 @@ def test_a_checkpoint_that_does_not_load_stops_the_run(tasks_file, tmp_path):
     _clean_exit(r, codes=(1,))
     assert "the LLM backend failed" in r.output and "cannot play" not in r.output
     assert list((tmp_path / "run" / "runs").glob("*.json")) == []
+
+
+def test_an_llm_user_whose_backend_fails_stops_the_run_too(tasks_file, tmp_path, fake_server):
+    server = fake_server(503)
+    r = _invoke("rollout", str(tasks_file), "-o", str(tmp_path / "run"), "--user", "openai:u",
+                "--base-url", server.url, "--max-retries", "2", "--concurrency", "1")
+    _clean_exit(r, codes=(1,))
+    assert "gave up after 3 attempts; last: HTTP 503" in r.output
+    assert len(server.requests) == 3 and all(b["model"] == "u" and "tools" not in b for b in server.requests)
+    assert list((tmp_path / "run" / "runs").glob("*.json")) == []
