@@ -244,7 +244,7 @@ def test_a_trickling_server_is_bounded_by_the_total_deadline(server):
     with pytest.raises(BackendUnavailable, match="gave up after 2 attempts; last: timed out after 1.0s"):
         client.chat(MESSAGES)
     elapsed = time.perf_counter() - t0
-    assert 1.9 <= elapsed < 3.5, elapsed  # two attempts of one second each, not 17 s each
+    assert 1.9 <= elapsed < 6.0, elapsed  # two attempts of one second each, not 17 s each (slack for a busy CI)
 
 
 @pytest.mark.parametrize("status,hint", [(401, "authentication failed"), (403, "authentication failed"),
