@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import click
 
@@ -150,7 +151,8 @@ def replay_cmd(spec: str, tasks_dir: str, as_json: bool, full: bool) -> None:
     from envdsl.session import environment_from_spec
 
     env = environment_from_spec(spec)
-    tasks, gold = load_reference(tasks_dir)
+    with _user_errors():
+        tasks, gold = load_reference(tasks_dir)
     report = replay(env, tasks, gold, mode="full" if full else "fast")
     if as_json:
         click.echo(json.dumps(report.to_json(), sort_keys=True))
@@ -199,9 +201,37 @@ def fmt_cmd(paths: tuple[str, ...], check_only: bool) -> None:
 
 def _llm_options(f: Any) -> Any:
     """Flags shared by the commands that may talk to an OpenAI-compatible server."""
-    f = click.option("--base-url", default=None, help="Server base URL (default: $OPENAI_BASE_URL).")(f)
+    f = click.option("--base-url", default=None,
+                     help="Server base URL, such as http://localhost:8000/v1 (default: $OPENAI_BASE_URL; `openai` "
+                     "names api.openai.com). Nothing is sent without one.")(f)
     f = click.option("--api-key", default=None, help="API key (default: $OPENAI_API_KEY).")(f)
-    return click.option("--timeout", type=float, default=120.0, show_default=True, help="Seconds per request.")(f)
+    return click.option("--timeout", type=float, default=120.0, show_default=True,
+                        help="Seconds per request attempt, in all (connect to last byte).")(f)
+
+
+@contextlib.contextmanager
+def _user_errors() -> Iterator[None]:
+    """Input errors (missing, empty or malformed files, another run's folder, a backend that cannot serve)
+    become one message and exit 1 instead of the internal-error line: they are the user's to fix."""
+    from envdsl.llm.base import BackendUnavailable
+    from envdsl.rollout.identity import RunMismatch
+    from envdsl.rollout.runner import RunStopped
+    from envdsl.tasks.io import TaskFileError
+
+    try:
+        yield
+    except (TaskFileError, RunMismatch, RunStopped, BackendUnavailable) as e:
+        click.echo(f"error: {e}", err=True)
+        sys.exit(EXIT_ERRORS)
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError) as e:
+        click.echo(f"error: {e.strerror or e}: {e.filename}", err=True)
+        sys.exit(EXIT_ERRORS)
+    except UnicodeDecodeError as e:
+        click.echo(f"error: a file is not UTF-8 text: {e}", err=True)
+        sys.exit(EXIT_ERRORS)
+    except json.JSONDecodeError as e:
+        click.echo(f"error: a file is not valid JSON: {e}", err=True)
+        sys.exit(EXIT_ERRORS)
 
 
 def _spec_paths(paths: tuple[str, ...]) -> list[str]:
@@ -246,8 +276,8 @@ def tasks_cmd(specs: tuple[str, ...], count: int, seed: int, out: str, min_calls
     """Sample verified tasks: executed walks over each domain's tool graph, written to OUT as JSONL."""
     from envdsl.session import environment_from_spec
     from envdsl.tasks.build import build_tasks
-    from envdsl.tasks.goals import llm_goal_writer
-    from envdsl.tasks.io import write_jsonl
+    from envdsl.tasks.goals import CountingGoalWriter, llm_goal_writer
+    from envdsl.tasks.io import relative_specs, write_jsonl
     from envdsl.tasks.sampler import SampleConfig
 
     if not 1 <= min_calls <= max_calls:
@@ -257,24 +287,53 @@ def tasks_cmd(specs: tuple[str, ...], count: int, seed: int, out: str, min_calls
     writer = None
     if llm:
         from envdsl.llm import backend_from_spec
+        from envdsl.llm.openai_compat import NO_ENDPOINT, resolve_base_url
 
-        writer = llm_goal_writer(backend_from_spec(llm, base_url=base_url, api_key=api_key, timeout=timeout))
+        if llm.startswith("openai:") and resolve_base_url(base_url) is None:
+            raise click.UsageError(f"--llm {llm}: {NO_ENDPOINT}")
+        from envdsl.llm.base import LLMError
+
+        try:
+            backend = backend_from_spec(llm, base_url=base_url, api_key=api_key, timeout=timeout)
+        except ValueError as e:
+            raise click.UsageError(f"--llm: {e}") from None
+        except LLMError as e:  # a local checkpoint that does not load
+            click.echo(f"error: --llm {llm}: {e}", err=True)
+            sys.exit(EXIT_ERRORS)
+        writer = CountingGoalWriter(llm_goal_writer(backend))
+    if Path(out).is_dir():
+        raise click.UsageError(f"-o {out} is a folder; give the tasks file to write, such as {out}/tasks.jsonl")
     tasks, stats = build_tasks(_spec_paths(specs), environment_from_spec, count, seed, cfg, writer)
-    write_jsonl(out, tasks)
+    if writer is not None and writer.unavailable:
+        click.echo(f"error: --llm {llm}: the backend cannot serve ({writer.unavailable}); nothing written. "
+                   "Fix the server, or leave out --llm for template goals.", err=True)
+        sys.exit(EXIT_ERRORS)
+    write_jsonl(out, relative_specs(tasks, out))
     for domain, s in stats.items():
         click.echo(f"{domain}: {s['tasks']} task(s) ({s['read_only']} read-only, {s['with_failure']} with a "
                    f"failure path); graph {s['tools']} tools, {s['edges']} edges; rejected {s['rejections']}")
+    if writer is not None:
+        click.echo(f"goals: {writer.written} written by {llm}, {writer.fallbacks} fell back to templates"
+                   + (f" (first failure: {writer.first_error})" if writer.fallbacks else ""),
+                   err=bool(writer.fallbacks))
     click.echo(f"wrote {len(tasks)} task(s) to {out}")
 
 
 def _rollout_config(agent: str, user: str, trials: int, workers: int, concurrency: int, max_turns: int,
-                    spec: tuple[str, ...], base_url: str | None, api_key: str | None, timeout: float) -> Any:
-    from envdsl.rollout.runner import RolloutConfig
+                    spec: tuple[str, ...], base_url: str | None, api_key: str | None, timeout: float,
+                    temperature: float | None = None, max_tokens: int | None = None, max_retries: int = 4) -> Any:
+    from envdsl.rollout.runner import RolloutConfig, check_roles
     from envdsl.session import environment_from_spec
 
-    specs = {environment_from_spec(p).DOMAIN: p for p in _spec_paths(spec)} if spec else {}
-    return RolloutConfig(agent=agent, user=user, trials=trials, workers=workers, concurrency=concurrency,
-                         max_turns=max_turns, base_url=base_url, api_key=api_key, timeout=timeout, specs=specs)
+    cfg = RolloutConfig(agent=agent, user=user, trials=trials, workers=workers, concurrency=concurrency,
+                        max_turns=max_turns, base_url=base_url, api_key=api_key, timeout=timeout,
+                        temperature=temperature, max_tokens=max_tokens, max_retries=max_retries)
+    try:
+        check_roles(cfg)  # before any spec is compiled or task read: a typo costs nothing
+    except ValueError as e:
+        raise click.UsageError(str(e)) from None
+    cfg.specs = {environment_from_spec(p).DOMAIN: p for p in _spec_paths(spec)} if spec else {}
+    return cfg
 
 
 def _rollout_options(f: Any) -> Any:
@@ -288,6 +347,11 @@ def _rollout_options(f: Any) -> Any:
         click.option("--calls", "calls_mode", type=click.Choice(["auto", "always", "never"]), default="auto",
                      show_default=True, help="Require the gold calls: for read-only tasks, always, never."),
         click.option("--calls-exact", is_flag=True, help="The agent's successful calls must equal the gold ones."),
+        click.option("--temperature", type=float, default=None,
+                     help="Sampling temperature of LLM agents and users (default: the server's; LLM users 0)."),
+        click.option("--max-tokens", type=int, default=None, help="Most tokens per LLM reply (agent and user)."),
+        click.option("--max-retries", type=int, default=4, show_default=True,
+                     help="Retries of a failed LLM request (timeouts, 429, 5xx) before the run stops."),
     ]):
         f = opt(f)
     return _llm_options(f)
@@ -299,16 +363,20 @@ def _rollout_options(f: Any) -> Any:
 @click.option("--trials", type=int, default=1, show_default=True)
 @_rollout_options
 def rollout_cmd(tasks_file: str, out: str, trials: int, agent: str, user: str, workers: int, concurrency: int,
-                max_turns: int, spec: tuple[str, ...], calls_mode: str, calls_exact: bool, base_url: str | None,
-                api_key: str | None, timeout: float) -> None:
+                max_turns: int, spec: tuple[str, ...], calls_mode: str, calls_exact: bool, temperature: float | None,
+                max_tokens: int | None, max_retries: int, base_url: str | None, api_key: str | None,
+                timeout: float) -> None:
     """Simulate conversations for TASKS_FILE, filter them and export the kept ones to OUT/dataset/."""
     from envdsl.rollout.filters import FilterConfig
     from envdsl.rollout.runner import read_tasks, run_rollouts
     from envdsl.session import environment_from_spec
 
-    cfg = _rollout_config(agent, user, trials, workers, concurrency, max_turns, spec, base_url, api_key, timeout)
-    summary = run_rollouts(read_tasks(tasks_file), out, environment_from_spec, cfg,
-                           FilterConfig(calls_mode=calls_mode, calls_exact=calls_exact), progress=sys.stderr.isatty())
+    cfg = _rollout_config(agent, user, trials, workers, concurrency, max_turns, spec, base_url, api_key, timeout,
+                          temperature, max_tokens, max_retries)
+    with _user_errors():
+        summary = run_rollouts(read_tasks(tasks_file), out, environment_from_spec, cfg,
+                               FilterConfig(calls_mode=calls_mode, calls_exact=calls_exact),
+                               progress=True)
     for line in summary["unplayable"]:
         click.echo(f"cannot play {line}", err=True)
     click.echo(f"{summary['conversations']} conversation(s): {summary['kept']} kept, {summary['rejected']} rejected "
@@ -327,7 +395,8 @@ def rollout_cmd(tasks_file: str, out: str, trials: int, agent: str, user: str, w
 @_rollout_options
 def eval_cmd(source: str, out: str | None, trials: int, ks: tuple[int, ...], json_out: str | None, agent: str,
              user: str, workers: int, concurrency: int, max_turns: int, spec: tuple[str, ...], calls_mode: str,
-             calls_exact: bool, base_url: str | None, api_key: str | None, timeout: float) -> None:
+             calls_exact: bool, temperature: float | None, max_tokens: int | None, max_retries: int,
+             base_url: str | None, api_key: str | None, timeout: float) -> None:
     """pass^k per domain: SOURCE is a tasks JSONL (played TRIALS times each) or an earlier rollout folder."""
     from envdsl.eval.passk import render_table
     from envdsl.eval.run import evaluate
@@ -335,15 +404,50 @@ def eval_cmd(source: str, out: str | None, trials: int, ks: tuple[int, ...], jso
     from envdsl.session import environment_from_spec
     from envdsl.tasks.io import write_json
 
-    cfg = _rollout_config(agent, user, trials, workers, concurrency, max_turns, spec, base_url, api_key, timeout)
+    cfg = _rollout_config(agent, user, trials, workers, concurrency, max_turns, spec, base_url, api_key, timeout,
+                          temperature, max_tokens, max_retries)
     if not Path(source).is_dir() and out is None:
         raise click.UsageError("give -o OUT for the rollouts of a tasks file")
+    if any(k < 1 for k in ks):
+        raise click.UsageError("-k needs k >= 1")
     k_list = sorted(set(ks or (1, trials)))
-    report = evaluate(source, environment_from_spec, cfg, k_list, out,
-                      FilterConfig(calls_mode=calls_mode, calls_exact=calls_exact), progress=sys.stderr.isatty())
-    click.echo(render_table(report["passk"], k_list))
+    with _user_errors():
+        report = evaluate(source, environment_from_spec, cfg, k_list, out,
+                          FilterConfig(calls_mode=calls_mode, calls_exact=calls_exact), progress=True)
+    click.echo(render_table(report["passk"], k_list, agent=report["agent"], user=report.get("user")))
+    click.echo(f"pass^k intervals: {report['interval']}; per-task results in "
+               f"{(Path(source) if Path(source).is_dir() else Path(str(out))).as_posix()}/results.jsonl")
     if json_out:
         write_json(json_out, report)
+    for line in report["unplayable"]:  # scored without them, which the figures above must not hide
+        click.echo(f"cannot play {line}", err=True)
+    if report["unplayable"]:
+        click.echo(f"error: {len(report['unplayable'])} conversation(s) could not be played and are not in the "
+                   "figures above", err=True)
+        sys.exit(EXIT_ERRORS)
+
+
+@main.command("report")
+@click.argument("run_dirs", nargs=-1, required=True)
+@click.option("-o", "--out", default="report.html", show_default=True, help="The HTML file to write.")
+@click.option("--max-conversations", type=click.IntRange(0), default=500, show_default=True,
+              help="Most conversations per run in the viewer (failures first); figures count all.")
+def report_cmd(run_dirs: tuple[str, ...], out: str, max_conversations: int) -> None:
+    """One static HTML page over rollout/eval folders: pass^k per domain side by side, rejection reasons and a
+    conversation viewer with each final state's difference from the gold state."""
+    from envdsl.eval.report import load_run, render_report
+    from envdsl.session import environment_from_spec
+    from envdsl.tasks.io import write_atomic
+
+    if Path(out).is_dir():
+        raise click.UsageError(f"-o {out} is a folder; give the HTML file to write, such as {out}/report.html")
+    with _user_errors():
+        runs = [load_run(d, environment_from_spec, max_conversations) for d in run_dirs]
+    write_atomic(out, render_report(runs))
+    for r in runs:
+        click.echo(f"{r['folder']}: agent {r['agent']}, {r['conversations']} conversation(s), {r['kept']} kept, "
+                   f"pass^1 {r['passk']['all']['pass^1']:.3f} overall")
+    click.echo(f"wrote {out}")
 
 
 @main.command("test")
@@ -357,6 +461,9 @@ def test_cmd(paths: tuple[str, ...], examples: int, seed: int, as_json: bool) ->
     from envdsl.proptest.runner import Options
 
     report = run_gate(list(paths), Options(examples=examples, seed=seed))
+    if not report.results and not report.load_failures:  # nothing to test is a mistake, not a pass
+        click.echo(f"error: no .env specs or generated packages in {' '.join(paths)}", err=True)
+        sys.exit(EXIT_ERRORS)
     click.echo(dumps(report) if as_json else report.render())
     sys.exit(EXIT_ERRORS if report.failures else 0)
 

@@ -47,7 +47,10 @@ def find_specs(paths: list[str], bag: DiagnosticBag) -> list[Path]:
     for p in paths:
         path = Path(p)
         if path.is_dir():
-            out.extend(sorted(x for x in path.rglob("*.env") if x.is_file()))
+            found = sorted(x for x in path.rglob("*.env") if x.is_file())
+            if not found:  # an empty input is a mistake, not a successful run over nothing
+                bag.error("E0603", f"no .env specs under {p}", p, Span(1, 1, 1, 1))
+            out.extend(found)
         elif path.is_file():
             out.append(path)
         else:

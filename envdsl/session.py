@@ -22,6 +22,10 @@ def environment_from_spec(spec: str | Path, **kwargs: Any) -> Any:
 
     path = Path(spec)
     if path.is_dir():
+        if not (path / "environment.py").is_file() or not (path / "__init__.py").is_file():
+            click.echo(f"error: {spec} is a folder, not a .env spec or a generated package "
+                       "(a folder with environment.py, as `envdsl compile` writes)", err=True)
+            sys.exit(1)
         return load_environment(path, **kwargs)
     bag = DiagnosticBag()
     compiled = C.check_spec(path, bag) if path.is_file() else None

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole envdsl flow on the built-in domains, offline, on CPU, in a few minutes:
 #   compile specs -> property tests -> tasks (train / held-out split) -> oracle rollouts -> two-phase SFT of the
-#   tiny model (general domains, then the vertical domain) -> pass^1 of both phase checkpoints on held-out tasks.
+#   tiny model (general domains, then the vertical domain) -> pass^1 of both phase checkpoints on held-out tasks
+#   -> an HTML report of the three evaluations (OUT/report.html). Rollouts and training print progress lines.
 #
 #   bash scripts/pipeline.sh [OUT]            (default OUT=runs/pipeline; run from anywhere)
 #
@@ -99,6 +100,20 @@ for name in ("oracle", "phase1", "phase2"):
     vert = passk.get(vertical, {}).get("pass^1")
     print(f"{name:<10} {passk['all']['pass^1']:>16.3f} {'-' if vert is None else f'{vert:.3f}':>22} "
           f"{report['conversations']:>14}")
+heldout = count(out / "tasks/heldout.jsonl")
+print(f"""
+where things are (under {out}):
+  dataset      rollouts/train/dataset/ (JSONL shards + manifest.json): the oracle conversations that passed
+               the filters; rollouts/train/summary.json says why the others were rejected
+  checkpoints  model/phase1_general/final and model/phase2_vertical/final (run_summary.json: losses per phase)
+  eval         eval/<agent>/results.jsonl (one row per held-out task), eval/<agent>.json (pass^k per domain)
+  report       report.html (pass^k chart, rejection reasons, every conversation with its state diff)
+what the numbers mean:
+  pass^1 is the share of held-out tasks whose conversation ended in the gold final state (for read-only
+  tasks: and made the gold calls). The oracle replays the gold calls, so it shows what the tasks allow
+  (1.000 when environment and filters agree and MAX_TURNS leaves it room). The tiny model is trained from scratch in minutes on CPU: it
+  checks that the plumbing works end to end; its pass^1 (usually 0.000) is not a measure of the method.
+  The report's intervals are 95% bootstrap intervals over tasks: with {heldout} held-out task(s) they are wide.""")
 EOF
 }
 
@@ -108,11 +123,14 @@ PACKAGES=("$OUT"/generated/*/)  # one folder per domain (the root holds an __ini
 stage proptest envdsl test "${PACKAGES[@]}" --examples "$PROPTEST_EXAMPLES" --seed "$SEED"
 stage tasks envdsl tasks "${PACKAGES[@]}" -n "$TASKS_PER_DOMAIN" --seed "$SEED" -o "$OUT/tasks/all.jsonl"
 stage split split_tasks
+# a fresh rollout folder: other sizes or seeds make other tasks, and a run folder refuses another run's tasks
+rm -rf "$OUT/rollouts/train"
 stage rollout envdsl rollout "$OUT/tasks/train.jsonl" -o "$OUT/rollouts/train" --agent oracle
 stage train train_model
 stage eval-oracle evaluate oracle oracle
 stage eval-phase1 evaluate phase1 "hf:$OUT/model/phase1_general/final"
 stage eval-phase2 evaluate phase2 "hf:$OUT/model/phase2_vertical/final"
+stage report envdsl report "$OUT/eval/oracle" "$OUT/eval/phase1" "$OUT/eval/phase2" -o "$OUT/report.html"
 
 echo
 echo "=== summary ($OUT)"

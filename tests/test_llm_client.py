@@ -9,7 +9,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from envdsl.llm import LLMError, OpenAIChatClient, ScriptedBackend, normalize_message
+from envdsl.llm import BackendUnavailable, LLMError, OpenAIChatClient, ScriptedBackend, normalize_message
+from envdsl.llm.openai_compat import parse_retry_after
 
 OK_BODY = {"choices": [{"index": 0, "message": {
     "role": "assistant", "content": None,
@@ -41,6 +42,20 @@ def server():
                 script.requests.append({"path": self.path, "body": body, "auth": self.headers.get("Authorization")})
                 step = script.steps.pop(0) if script.steps else ("status", 500)
             kind = step[0]
+            if kind == "trickle":  # headers at once, then the body one byte every step[1] seconds
+                data = json.dumps(OK_BODY).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                try:
+                    for i in range(len(data)):
+                        self.wfile.write(data[i:i + 1])
+                        self.wfile.flush()
+                        time.sleep(step[1])
+                except (BrokenPipeError, ConnectionResetError, OSError):
+                    pass
+                return
             if kind == "sleep":
                 time.sleep(step[1])
                 step = ("ok", OK_BODY)
@@ -54,7 +69,10 @@ def server():
             else:
                 data = json.dumps({"error": {"message": f"status {step[1]}"}}).encode()
                 self.send_response(step[1])
-                if step[1] == 429:
+                if len(step) > 2:  # ("status", code, {header: value})
+                    for name, value in step[2].items():
+                        self.send_header(name, value)
+                elif step[1] == 429:
                     self.send_header("Retry-After", "0")
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))
@@ -143,7 +161,7 @@ def test_a_client_error_is_not_retried(server):
 
 def test_unreachable_server(server):
     client, slept = _client("http://127.0.0.1:9/v1", max_retries=1, timeout=0.5)
-    with pytest.raises(LLMError, match="gave up after 2 attempts"):
+    with pytest.raises(BackendUnavailable, match="gave up after 2 attempts; last: cannot reach"):
         client.chat(MESSAGES)
 
 
@@ -177,3 +195,91 @@ def test_normalize_message_and_the_scripted_backend():
     assert backend.chat(MESSAGES * 3)["content"] == "3"
     with pytest.raises(LLMError):
         backend.chat(MESSAGES)
+
+
+@pytest.mark.parametrize("header,expected", [
+    ("-5", "backoff"), ("nan", "backoff"), ("inf", "backoff"), ("soon", "backoff"),
+    ("1e9", 30.0),  # huge: capped at max_backoff
+    ("2.5", 2.5),
+    ("Wed, 21 Oct 2015 07:28:00 GMT", 0.0),  # a date in the past: retry now
+])
+def test_retry_after_is_validated(server, header, expected):
+    script, url = server([("status", 503, {"Retry-After": header}), ("ok", OK_BODY)])
+    client, slept = _client(url)
+    msg = client.chat(MESSAGES)
+    assert msg["tool_calls"][0]["id"] == "c1" and client.attempts == 2 and len(slept) == 1
+    if expected == "backoff":  # the client's own jittered backoff: 0.01 * [0.5, 1]
+        assert 0.005 <= slept[0] <= 0.01
+    else:
+        assert slept[0] == expected
+
+
+def test_retry_after_as_a_future_http_date():
+    now = 1_700_000_000.0
+    future = time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(now + 42))
+    assert parse_retry_after(future, now=now) == 42.0
+    assert parse_retry_after("  7 ") == 7.0
+    assert parse_retry_after(None) is None and parse_retry_after("-1") is None and parse_retry_after("NaN") is None
+
+
+@pytest.mark.parametrize("usage", [
+    {"prompt_tokens": "many", "completion_tokens": None}, {"prompt_tokens": [1], "completion_tokens": {}},
+    "not an object", {"prompt_tokens": -3, "completion_tokens": 1e400}, {"prompt_tokens": True},
+])
+def test_malformed_usage_keeps_the_reply(server, usage):
+    script, url = server([("ok", {**OK_BODY, "usage": usage}), ("ok", {**OK_BODY, "usage": {
+        "prompt_tokens": 10, "completion_tokens": 2.0}})])
+    client, _ = _client(url)
+    assert client.chat(MESSAGES)["tool_calls"][0]["id"] == "c1"
+    assert client.attempts == 1 and client.usage == {"prompt_tokens": 0, "completion_tokens": 0}
+    client.chat(MESSAGES)
+    assert client.usage == {"prompt_tokens": 10, "completion_tokens": 2}
+
+
+def test_a_trickling_server_is_bounded_by_the_total_deadline(server):
+    # the body (about 170 bytes) arrives one byte every 0.1 s: 17 s in all, each read well inside the timeout
+    script, url = server([("trickle", 0.1)] * 3)
+    client, slept = _client(url, timeout=1.0, max_retries=1)
+    t0 = time.perf_counter()
+    with pytest.raises(BackendUnavailable, match="gave up after 2 attempts; last: timed out after 1.0s"):
+        client.chat(MESSAGES)
+    elapsed = time.perf_counter() - t0
+    assert 1.9 <= elapsed < 6.0, elapsed  # two attempts of one second each, not 17 s each (slack for a busy CI)
+
+
+@pytest.mark.parametrize("status,hint", [(401, "authentication failed"), (403, "authentication failed"),
+                                         (404, "no such endpoint or model 'tiny-model'"), (400, "HTTP 400")])
+def test_non_retryable_errors_mean_the_backend_is_unavailable(server, status, hint):
+    script, url = server([("status", status), ("ok", OK_BODY)])
+    client, _ = _client(url)
+    with pytest.raises(BackendUnavailable, match=hint):
+        client.chat(MESSAGES)
+    assert client.attempts == 1
+
+
+def test_no_request_without_an_endpoint(monkeypatch):
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    client = OpenAIChatClient("m", api_key="k")
+    with pytest.raises(BackendUnavailable, match="no LLM endpoint configured"):
+        client.chat(MESSAGES)
+    assert client.attempts == 0
+    assert OpenAIChatClient("m", base_url="openai").url == "https://api.openai.com/v1/chat/completions"
+
+
+def test_malformed_replies_after_every_retry_are_not_a_backend_failure(server):
+    script, url = server([("garbage",)] * 3)
+    client, _ = _client(url, max_retries=2)
+    with pytest.raises(LLMError, match="malformed completion") as info:
+        client.chat(MESSAGES)
+    assert not isinstance(info.value, BackendUnavailable)
+
+
+def test_plain_http_goes_through_the_proxy_the_environment_names(server, monkeypatch):
+    script, url = server([("ok", OK_BODY)])
+    proxy = url.removesuffix("/v1")
+    for name in ("NO_PROXY", "no_proxy", "http_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", proxy)
+    client, _ = _client("http://llm.example.invalid:8000/v1")
+    assert client.chat(MESSAGES)["tool_calls"][0]["id"] == "c1"
+    assert script.requests[0]["path"] == "http://llm.example.invalid:8000/v1/chat/completions"

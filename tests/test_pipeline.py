@@ -25,8 +25,11 @@ def test_pass_hat_k_by_hand():
     rows = [{"task_id": t, "domain": d, "trial": k, "success": s}
             for t, d, res in (("a", "x", [1, 1]), ("b", "x", [1, 0]), ("c", "y", [0, 0])) for k, s in enumerate(res)]
     report = passk_report(rows, [1, 2])
-    assert report["x"] == {"tasks": 2, "trials": 2, "pass^1": 0.75, "pass^2": 0.5}
-    assert report["y"] == {"tasks": 1, "trials": 2, "pass^1": 0.0, "pass^2": 0.0}
+    # intervals: bootstrap over tasks; with two tasks a resample's mean is one of three values
+    assert report["x"] == {"tasks": 2, "trials": 2, "pass^1": 0.75, "pass^2": 0.5,
+                           "pass^1 ci": [0.5, 1.0], "pass^2 ci": [0.0, 1.0]}
+    assert report["y"] == {"tasks": 1, "trials": 2, "pass^1": 0.0, "pass^2": 0.0,
+                           "pass^1 ci": [0.0, 0.0], "pass^2 ci": [0.0, 0.0]}
     assert report["all"]["pass^1"] == pytest.approx(0.5)
     assert list(report) == ["x", "y", "all"]
 
@@ -67,8 +70,9 @@ def test_whole_pipeline_offline(tmp_path):
                              "-k", "1", "-k", "3", "--json", str(report_path)])
     assert r.exit_code == 0, r.output
     oracle = json.loads(report_path.read_text())["passk"]
-    assert oracle["all"] == {"tasks": 30, "trials": 3, "pass^1": 1.0, "pass^3": 1.0}
-    assert "all" in r.output and "1.000" in r.output
+    assert oracle["all"] == {"tasks": 30, "trials": 3, "pass^1": 1.0, "pass^3": 1.0,
+                             "pass^1 ci": [1.0, 1.0], "pass^3 ci": [1.0, 1.0]}
+    assert "all" in r.output and "1.000" in r.output and "agent: oracle" in r.output
 
     broken_path = tmp_path / "broken.json"
     r = runner.invoke(main, ["eval", str(tasks), "-o", str(tmp_path / "ev-broken"), "--agent", "flaky:0.5",
@@ -76,6 +80,9 @@ def test_whole_pipeline_offline(tmp_path):
     assert r.exit_code == 0, r.output
     broken = json.loads(broken_path.read_text())["passk"]["all"]
     assert 0 < broken["pass^3"] < broken["pass^1"] < 1.0
+    lo, hi = broken["pass^1 ci"]
+    assert lo < broken["pass^1"] < hi  # the interval is not degenerate for a flaky agent
+    assert "agent: flaky:0.5" in r.output
 
     # scoring a finished rollout folder gives the same figures without playing anything again
     again = tmp_path / "again.json"

@@ -42,4 +42,8 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     if args.dry_run:
         print(json.dumps(result["split"], indent=2))
+    elif result.get("phases"):
+        from .progress import render_summary
+
+        print(render_summary(result))
     return 0

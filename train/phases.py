@@ -119,6 +119,13 @@ def train_phase(config: RunConfig, phase: int, dataset, start: PhaseStart, domai
     on_gpu = torch.cuda.is_available()
     out = phase_dir(config.output_dir, phase)
     trainer = build_trainer(config, phase, dataset, start)
+    from transformers.trainer_callback import PrinterCallback
+
+    from .progress import ProgressLines
+
+    # our lines replace the raw log dicts transformers prints when tqdm is off (the pipeline's setting)
+    trainer.remove_callback(PrinterCallback)
+    trainer.add_callback(ProgressLines(phase, PHASE_NAMES[phase], len(dataset)))
     if trainer.train_dataset is not None and len(trainer.train_dataset) == 0:
         from .config import ConfigError
 

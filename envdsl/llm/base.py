@@ -10,6 +10,12 @@ class LLMError(RuntimeError):
     """A backend could not produce a message (after its retries)."""
 
 
+class BackendUnavailable(LLMError):
+    """The backend itself cannot serve: unreachable after every retry, a bad key (401/403), no such model
+    (404), another request error no retry can fix (4xx), or no endpoint configured. Unlike a malformed
+    reply, this says nothing about the model, so a run stops on it instead of scoring it as a failure."""
+
+
 class ChatBackend(Protocol):
     def chat(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None = None,
              **params: Any) -> dict[str, Any]: ...

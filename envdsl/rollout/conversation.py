@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from envdsl.llm.base import BackendUnavailable
 from envdsl.rollout.users import STOP
 
 
@@ -40,6 +41,8 @@ def run_conversation(env: Any, task: dict[str, Any], agent: Any, user: Any, *, m
     for _ in range(max_turns):
         try:
             reply = agent.respond(messages, tools)
+        except BackendUnavailable:  # not the agent's failure: the run stops (see runner.run_rollouts)
+            raise
         except Exception as e:  # a backend that gave up: record the conversation so far, never crash the run
             ended, error = "agent_error", f"{type(e).__name__}: {e}"
             break
@@ -54,6 +57,8 @@ def run_conversation(env: Any, task: dict[str, Any], agent: Any, user: Any, *, m
             continue
         try:
             said = user.respond(messages)
+        except BackendUnavailable:
+            raise
         except Exception as e:
             ended, error = "user_error", f"{type(e).__name__}: {e}"
             break

@@ -2,6 +2,8 @@
 
 Layout of an output folder:
 
+    OUT/run.json                  what made the run (agent, user, model settings, tasks checksum, version):
+                                  a rerun resumes only the same run (see identity.py)
     OUT/tasks.jsonl               the tasks this run played (so `envdsl eval OUT` needs nothing else)
     OUT/runs/<task_id>.t<k>.json  one finished conversation each: the journal a rerun skips
     OUT/summary.json              filter counts per reason, success and recovery counts
@@ -23,12 +25,15 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from envdsl.llm.base import BackendUnavailable
 from envdsl.rollout.agents import LLMAgent, OracleAgent, flaky_oracle
 from envdsl.rollout.conversation import run_conversation
 from envdsl.rollout.export import export_dataset
 from envdsl.rollout.filters import FilterConfig, judge, tool_defaults
+from envdsl.rollout.identity import claim_run_folder, run_identity
 from envdsl.rollout.users import LLMUser, ScriptedUser
-from envdsl.tasks.io import read_jsonl, write_json, write_jsonl
+from envdsl.tasks.io import TaskFileError, relative_specs, write_json, write_jsonl
+from envdsl.tasks.io import read_tasks as read_task_file
 
 
 @dataclass
@@ -44,7 +49,68 @@ class RolloutConfig:
     timeout: float = 120.0
     max_retries: int = 4
     temperature: float | None = None
+    max_tokens: int | None = None
     specs: dict[str, str] = field(default_factory=dict)  # domain -> spec path, overriding the task's
+
+
+class RunStopped(RuntimeError):
+    """The run cannot go on (its LLM backend is unavailable); nothing was scored."""
+
+
+AGENT_KINDS = "oracle | flaky:P | openai:MODEL | hf:PATH"
+USER_KINDS = "scripted | openai:MODEL | hf:PATH"
+
+
+def check_roles(cfg: RolloutConfig) -> None:
+    """Agent and user specs, checked once before anything runs (ValueError with what is wrong and what is
+    accepted): a typo must not become one failed conversation per task."""
+    from envdsl.llm.openai_compat import NO_ENDPOINT, resolve_base_url
+
+    for role, spec, kinds, fixed in (("agent", cfg.agent, AGENT_KINDS, ("oracle",)),
+                                     ("user", cfg.user, USER_KINDS, ("scripted",))):
+        if spec in fixed:
+            continue
+        kind, _, name = spec.partition(":")
+        if role == "agent" and kind == "flaky":
+            try:
+                p = float(name)
+            except ValueError:
+                p = -1.0
+            if not 0.0 <= p <= 1.0:
+                raise ValueError(f"--agent {spec}: flaky:P needs a probability P between 0 and 1")
+            continue
+        if kind not in ("openai", "hf") or not name:
+            raise ValueError(f"--{role} {spec!r}: expected {kinds}")
+        if kind == "openai" and resolve_base_url(cfg.base_url) is None:
+            raise ValueError(f"--{role} {spec}: {NO_ENDPOINT}")
+        if kind == "hf" and not Path(name).is_dir():
+            raise ValueError(f"--{role} {spec}: no checkpoint folder {name}")
+    for flag, value, low in (("--trials", cfg.trials, 1), ("--max-turns", cfg.max_turns, 1),
+                             ("--workers", cfg.workers, 1), ("--concurrency", cfg.concurrency, 1),
+                             ("--max-retries", cfg.max_retries, 0)):
+        if value < low:
+            raise ValueError(f"{flag} must be at least {low}, got {value}")
+    if cfg.timeout <= 0:
+        raise ValueError(f"--timeout must be positive, got {cfg.timeout}")
+    if cfg.max_tokens is not None and cfg.max_tokens < 1:
+        raise ValueError(f"--max-tokens must be at least 1, got {cfg.max_tokens}")
+    if cfg.temperature is not None and not 0.0 <= cfg.temperature <= 2.0:
+        raise ValueError(f"--temperature must lie in [0, 2], got {cfg.temperature}")
+
+
+def check_specs(tasks: list[dict[str, Any]], cfg: RolloutConfig) -> None:
+    """Every domain's spec exists, before anything runs: one message per domain, not one failure per task."""
+    missing: dict[str, str] = {}
+    for task in tasks:
+        if task["domain"] in missing:
+            continue
+        spec = cfg.specs.get(task["domain"]) or task.get("spec")
+        if not spec or not Path(str(spec)).exists():
+            missing[task["domain"]] = f"{task['domain']!r} (the tasks name {spec!r})" if spec else repr(task["domain"])
+    if missing:
+        raise TaskFileError(f"no spec for domain {', '.join(missing.values())}: keep the specs where the tasks file "
+                            "says (relative to its folder), pass --spec PATH, or set ENVDSL_SPEC_PATH to folders "
+                            "holding DOMAIN.env")
 
 
 def unit_name(task_id: str, trial: int) -> str:
@@ -56,12 +122,17 @@ def run_rollouts(tasks: list[dict[str, Any]], out_dir: str | Path, make_env: Cal
                  shard_size: int = 2000) -> dict[str, Any]:
     filters = filters or FilterConfig()
     out = Path(out_dir)
+    check_roles(cfg)
+    check_specs(tasks, cfg)
+    claim_run_folder(out, run_identity(cfg, tasks))
     runs = out / "runs"
     runs.mkdir(parents=True, exist_ok=True)
-    write_jsonl(out / "tasks.jsonl", tasks)
+    write_jsonl(out / "tasks.jsonl", relative_specs(tasks, out / "tasks.jsonl"))
     todo = [(t, k) for t in tasks for k in range(cfg.trials) if not _done(runs / f"{unit_name(t['task_id'], k)}.json")]
     skipped = len(tasks) * cfg.trials - len(todo)
     failures: list[str] = []
+    stopped: BackendUnavailable | None = None
+    _backend_down.clear()
     if todo:
         executor: Executor = ProcessPoolExecutor(cfg.workers) if cfg.workers > 1 else \
             ThreadPoolExecutor(max(1, cfg.concurrency))
@@ -69,13 +140,26 @@ def run_rollouts(tasks: list[dict[str, Any]], out_dir: str | Path, make_env: Cal
             futures = {executor.submit(_play, t, k, asdict(cfg), make_env): (t, k) for t, k in todo}
             for fut in as_completed(futures):
                 t, k = futures[fut]
+                if fut.cancelled():
+                    continue
                 try:
                     record = fut.result()
+                except BackendUnavailable as e:
+                    # the server is down, the key or the model wrong: no conversation can tell anything about
+                    # the agent now. Stop; what finished is kept and a rerun resumes after the fix.
+                    if stopped is None:
+                        stopped = e
+                        for other in futures:
+                            other.cancel()
                 except Exception as e:  # a task that cannot be played (stale, missing spec): report, go on
                     failures.append(f"{unit_name(t['task_id'], k)}: {type(e).__name__}: {e}")
                 else:
                     write_json(runs / f"{unit_name(t['task_id'], k)}.json", record)
                 advance()
+    if stopped is not None:
+        raise RunStopped(f"the LLM backend failed, so the run stopped before scoring anything as an agent "
+                         f"failure: {stopped}. Finished conversations are kept in {out.as_posix()}/runs/; "
+                         "rerun the same command to resume once the backend works.")
     summary = finalize(out, tasks, cfg.trials, make_env, cfg, filters, shard_size)
     summary["played"] = len(todo) - len(failures)
     summary["resumed_skipped"] = skipped
@@ -88,8 +172,13 @@ def load_records(out: Path, tasks: list[dict[str, Any]], trials: int | None = No
     records = []
     for t in tasks:
         for path in sorted((out / "runs").glob(f"{t['task_id']}.t*.json")):
-            record = json.loads(path.read_text(encoding="utf-8"))
-            if trials is None or record["trial"] < trials:
+            try:
+                record = json.loads(path.read_text(encoding="utf-8"))
+                trial = record["trial"]
+            except (ValueError, KeyError, TypeError):
+                raise TaskFileError(f"{path.as_posix()}: not a finished conversation; rerun the same `envdsl "
+                                    "rollout` command into the folder to play it again") from None
+            if trials is None or trial < trials:
                 records.append(record)
     return records
 
@@ -146,7 +235,21 @@ def _environment(spec: str, make_env: Callable[[str], Any]) -> Any:
     return _classes[spec]()
 
 
+_backend_down: list[BackendUnavailable] = []  # set once a backend failed in this process: later units stop at once
+
+
 def _play(task: dict[str, Any], trial: int, cfg_dict: dict[str, Any], make_env: Callable[[str], Any]) -> dict[str, Any]:
+    if _backend_down:  # a unit that started before the runner could cancel it sends nothing
+        raise _backend_down[0]
+    try:
+        return _play_unit(task, trial, cfg_dict, make_env)
+    except BackendUnavailable as e:
+        _backend_down.append(e)
+        raise
+
+
+def _play_unit(task: dict[str, Any], trial: int, cfg_dict: dict[str, Any], make_env: Callable[[str], Any]
+               ) -> dict[str, Any]:
     cfg = RolloutConfig(**cfg_dict)
     envs = _local.__dict__.setdefault("envs", {})
     spec = _spec_of(task, cfg)
@@ -175,10 +278,25 @@ def _backend(cfg: RolloutConfig, spec: str) -> Any:
     cache = _local.__dict__.setdefault("backends", {})
     if key not in cache:
         from envdsl.llm import backend_from_spec
+        from envdsl.llm.base import LLMError
 
-        cache[key] = backend_from_spec(spec, base_url=cfg.base_url, api_key=cfg.api_key, timeout=cfg.timeout,
-                                       max_retries=cfg.max_retries)
+        try:
+            cache[key] = backend_from_spec(spec, base_url=cfg.base_url, api_key=cfg.api_key, timeout=cfg.timeout,
+                                           max_retries=cfg.max_retries)
+        except LLMError as e:  # a checkpoint that does not load: no task can be played, say it once
+            raise BackendUnavailable(f"{spec}: {e}") from None
     return cache[key]
+
+
+def sampling_params(cfg: RolloutConfig, default_temperature: float | None = None) -> dict[str, Any]:
+    """What each request of an LLM agent or user carries: --temperature and --max-tokens when given."""
+    params: dict[str, Any] = {}
+    temperature = default_temperature if cfg.temperature is None else cfg.temperature
+    if temperature is not None:
+        params["temperature"] = temperature
+    if cfg.max_tokens is not None:
+        params["max_tokens"] = cfg.max_tokens
+    return params
 
 
 def _agent(cfg: RolloutConfig, task: dict[str, Any], tools_ir: dict[str, Any], trial: int) -> Any:
@@ -186,14 +304,13 @@ def _agent(cfg: RolloutConfig, task: dict[str, Any], tools_ir: dict[str, Any], t
         return OracleAgent(task, tools_ir)
     if cfg.agent.startswith("flaky:"):
         return flaky_oracle(task, tools_ir, float(cfg.agent.split(":", 1)[1]), trial)
-    params = {} if cfg.temperature is None else {"temperature": cfg.temperature}
-    return LLMAgent(_backend(cfg, cfg.agent), **params)
+    return LLMAgent(_backend(cfg, cfg.agent), **sampling_params(cfg))
 
 
 def _user(cfg: RolloutConfig, task: dict[str, Any]) -> Any:
     if cfg.user == "scripted":
         return ScriptedUser(task)
-    return LLMUser(task, _backend(cfg, cfg.user), temperature=0 if cfg.temperature is None else cfg.temperature)
+    return LLMUser(task, _backend(cfg, cfg.user), **sampling_params(cfg, default_temperature=0))
 
 
 def _done(path: Path) -> bool:
@@ -207,14 +324,27 @@ def _done(path: Path) -> bool:
 
 
 class _progress:
-    """A rich progress bar when asked for, else nothing; `advance()` either way."""
+    """Progress when asked for: a rich bar on a terminal; elsewhere (a log, a pipeline) a plain line on stderr
+    at every tenth of the work, so long runs show they are alive. `advance()` either way."""
 
     def __init__(self, enabled: bool, total: int):
         self.enabled, self.total = enabled, total
 
     def __enter__(self) -> Callable[[], None]:
+        import sys
+
         if not self.enabled:
             return lambda: None
+        if not sys.stderr.isatty():
+            self.enabled = False
+            done = [0]
+            step = max(1, self.total // 10)
+
+            def line() -> None:
+                done[0] += 1
+                if done[0] % step == 0 or done[0] == self.total:
+                    print(f"rollouts: {done[0]}/{self.total} conversation(s) played", file=sys.stderr, flush=True)
+            return line
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
         self.bar = Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
@@ -229,4 +359,5 @@ class _progress:
 
 
 def read_tasks(path: str | Path) -> list[dict[str, Any]]:
-    return read_jsonl(path)
+    """A tasks file, validated, specs resolved from its own folder (see envdsl.tasks.io.read_tasks)."""
+    return read_task_file(path)

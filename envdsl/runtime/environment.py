@@ -268,7 +268,7 @@ class Environment:
             if errs:
                 problems.extend(errs)
             else:
-                kwargs[p["py"]] = schema.normalize(clone(v), p["type"])
+                kwargs[p["py"]] = schema.normalize_argument(clone(v), p["type"])  # 80 -> 80.0 for a float
         if problems:
             return f"invalid arguments for {spec.name}: " + "; ".join(problems)
         return kwargs

@@ -115,30 +115,43 @@ class Schema:
                 out.extend(constraint_errors(x, f["constraints"], f"{path}.{fname}"))
 
     # ---- normalisation (after validation): declared field order, defaults filled
-    def normalize(self, v: Any, t: dict[str, Any]) -> Any:
+    def normalize(self, v: Any, t: dict[str, Any], floats: bool = False) -> Any:
+        """`v` in canonical form. With `floats`, an integer where the type says float becomes a float
+        (what tool arguments get, see normalize_argument); without, state and seed data keep it as given."""
         k = t["k"]
         if v is None:
             return None
         if k == "opt":
-            return self.normalize(v, t["of"])
+            return self.normalize(v, t["of"], floats)
         if k == "list":
-            return [self.normalize(x, t["of"]) for x in v]
+            return [self.normalize(x, t["of"], floats) for x in v]
         if k == "map":
-            return {key: self.normalize(x, t["val"]) for key, x in v.items()}
+            return {key: self.normalize(x, t["val"], floats) for key, x in v.items()}
         if k == "record":
-            return self._normalize_record(v, t["name"])
+            return self._normalize_record(v, t["name"], floats)
         if k == "union":
             u = self.unions[t["name"]]
-            return self._normalize_record(v, u["variants"][v[u["tag"]]])
-        if k == "float" and isinstance(v, int):
+            return self._normalize_record(v, u["variants"][v[u["tag"]]], floats)
+        if k == "float" and isinstance(v, int) and not isinstance(v, bool):
+            if floats:
+                try:
+                    return float(v)
+                except OverflowError:  # beyond any float: left as sent (the tool's own checks see it)
+                    return v
             return v  # kept as given: JSON 3 stays 3, as the reference data has it
         return v
 
-    def _normalize_record(self, v: dict[str, Any], name: str) -> dict[str, Any]:
+    def normalize_argument(self, v: Any, t: dict[str, Any]) -> Any:
+        """A validated tool argument in canonical form, numbers converted to the declared type: an agent that
+        sends `80` where the parameter (or a field inside it) is a float passes 80.0, exactly what `80.0`
+        passes, so a number's JSON spelling never changes the state, its hash or the tool's output."""
+        return self.normalize(v, t, floats=True)
+
+    def _normalize_record(self, v: dict[str, Any], name: str, floats: bool = False) -> dict[str, Any]:
         out = {}
         for f in self.records[name]:
             if f["name"] in v:
-                out[f["name"]] = self.normalize(v[f["name"]], f["type"])
+                out[f["name"]] = self.normalize(v[f["name"]], f["type"], floats)
             elif "tag_value" in f:
                 out[f["name"]] = f["tag_value"]
             elif "default" in f:

@@ -59,3 +59,40 @@ def llm_goal_writer(backend: Any) -> Any:
         return text
 
     return write
+
+
+class CountingGoalWriter:
+    """Wraps a goal writer to count what it wrote and how often the sampler fell back to a template goal
+    (the sampler swallows a writer's errors), so `envdsl tasks --llm` can say so. Once the backend is
+    unavailable (BackendUnavailable: down, bad key, no such model) it stops asking: every later call
+    would fail the same way, after the same retries."""
+
+    def __init__(self, write: Any):
+        self.write = write
+        self.written = 0
+        self.fallbacks = 0
+        self.first_error: str | None = None
+        self.unavailable: str | None = None
+
+    def __call__(self, task: dict[str, Any], ir: dict[str, Any]) -> str:
+        from envdsl.llm.base import BackendUnavailable
+
+        if self.unavailable is not None:
+            self.fallbacks += 1
+            raise RuntimeError(self.unavailable)
+        try:
+            goal = self.write(task, ir)
+        except BackendUnavailable as e:
+            self.unavailable = str(e)
+            self._failed(e)
+            raise
+        except Exception as e:
+            self._failed(e)
+            raise
+        self.written += 1
+        return str(goal)
+
+    def _failed(self, e: Exception) -> None:
+        self.fallbacks += 1
+        if self.first_error is None:
+            self.first_error = f"{type(e).__name__}: {e}"[:300]
