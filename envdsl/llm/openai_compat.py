@@ -104,6 +104,9 @@ class OpenAIChatClient:
         self._sleep = sleep
         self.attempts = 0  # requests sent, retries included: for tests and reports
         self.usage = {"prompt_tokens": 0, "completion_tokens": 0}  # summed from the replies' `usage`
+        # `choices[0].finish_reason` of the last completion ("length" when cut at max_tokens); the returned
+        # message leaves it out because messages go back to the server as conversation history
+        self.last_finish_reason: str | None = None
         self._usage_lock = threading.Lock()
 
     @property
@@ -147,6 +150,8 @@ class OpenAIChatClient:
             except (ValueError, KeyError, IndexError, TypeError, LLMError) as e:
                 last, unavailable = f"malformed completion ({type(e).__name__}: {e}): {text[:200]}", False
                 continue
+            reason = payload["choices"][0].get("finish_reason")
+            self.last_finish_reason = reason if isinstance(reason, str) else None
             usage = payload.get("usage") if isinstance(payload, dict) else None
             if isinstance(usage, dict):
                 with self._usage_lock:

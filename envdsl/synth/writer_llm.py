@@ -273,34 +273,13 @@ def parse_reply(text: str, name: str) -> tuple[str, str]:
     return spec, seed
 
 
-def finish_reason_of(body: str) -> str | None:
-    """`choices[0].finish_reason` of a completion body, or None."""
-    try:
-        reason = json.loads(body)["choices"][0].get("finish_reason")
-    except (ValueError, KeyError, IndexError, TypeError, AttributeError):
-        return None
-    return reason if isinstance(reason, str) else None
-
-
 def make_client(settings: dict[str, Any]) -> Any:
     from envdsl.llm import OpenAIChatClient
 
-    class WriterClient(OpenAIChatClient):
-        """The shared client, also noting each completion's finish_reason (the message it returns has none):
-        a reply cut at max_tokens is answered "shorten it", not "fix your syntax"."""
-
-        last_finish_reason: str | None = None
-
-        def _post(self, data: bytes) -> Any:
-            answer = super()._post(data)
-            status, text = answer[0], answer[1]
-            self.last_finish_reason = finish_reason_of(text) if status < 400 else None
-            return answer
-
     model = settings["writer"].split(":", 1)[1]
-    return WriterClient(model, base_url=settings.get("base_url"), api_key=settings.get("api_key"),
-                        timeout=settings.get("llm_timeout", 600.0), max_retries=settings.get("llm_retries", 4),
-                        backoff=settings.get("llm_backoff", 1.0))
+    return OpenAIChatClient(model, base_url=settings.get("base_url"), api_key=settings.get("api_key"),
+                            timeout=settings.get("llm_timeout", 600.0), max_retries=settings.get("llm_retries", 4),
+                            backoff=settings.get("llm_backoff", 1.0))
 
 
 def cut_off(client: Any, reply: dict[str, Any]) -> bool:
