@@ -12,13 +12,33 @@ from __future__ import annotations
 
 import keyword
 import re
-from typing import Any
+from typing import Any, Iterable
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _PY_TAKEN = frozenset({"rt", "db", "S", "ToolError", "Any", "len", "str", "int", "float", "bool", "list", "dict",
                        "sum", "min", "max", "any", "all", "sorted", "round", "abs", "range", "zip", "enumerate",
                        "reversed", "print", "type", "object", "id", "json", "self", "format", "iter", "next",
                        "l", "O", "I"})  # the last three are ambiguous names to linters (E741)
+
+
+class Namer:
+    """Python names for the spec names that share one Python scope.
+
+    Each spec name claims a name that is no keyword and distinct from every name the scope already
+    holds (its imports, builtins, generated names, earlier claims): renaming stays injective, so
+    two spec names never end up as one Python name, whatever the spec calls things."""
+
+    def __init__(self, taken: Iterable[str] = ()):
+        self.used: set[str] = set(taken)
+
+    def claim(self, preferred: str) -> str:
+        if not _IDENT.match(preferred):  # the grammar guarantees this; guard against a hand-edited IR
+            raise ValueError(f"not an identifier: {preferred!r}")
+        py = preferred
+        while py in self.used or keyword.iskeyword(py):
+            py += "_"
+        self.used.add(py)
+        return py
 
 
 def python_safe(name: str) -> str:
@@ -71,11 +91,14 @@ _ARITH = {"/": "rt.div", "//": "rt.floordiv", "%": "rt.mod", "**": "rt.power"}
 class BodyWriter:
     """Writes one function: tracks the Python names of spec locals and temporaries."""
 
-    def __init__(self, fn_names: dict[str, str], const_names: dict[str, str]):
+    def __init__(self, fn_names: dict[str, str], const_names: dict[str, str], module_names: Iterable[str] = ()):
         self.fn_names = fn_names
         self.const_names = const_names
         self.scopes: list[dict[str, str]] = [{}]
-        self.used: set[str] = set()
+        # a local never takes the name of a module-level function or constant (it would hide it),
+        # nor of the generated locals `db` and `S`
+        self.reserved = frozenset({"db", "S", *module_names})
+        self.used: set[str] = set(self.reserved)
         self.temp = 0
         self.lines: list[str] = []
 
@@ -88,6 +111,16 @@ class BodyWriter:
             n += 1
             py = f"{base}_{n}"
         self.used.add(py)
+        self.scopes[-1][name] = py
+        return py
+
+    def comprehension_var(self, name: str, taken: set[str]) -> str:
+        """A comprehension variable lives in the comprehension's own Python scope, so it may reuse a
+        name another comprehension used, but must not hide a local, function or constant it reads."""
+        visible = taken | {v for scope in self.scopes for v in scope.values()}
+        py = python_safe(name)
+        while py in self.reserved or py in visible:
+            py += "_"
         self.scopes[-1][name] = py
         return py
 
@@ -257,13 +290,10 @@ class BodyWriter:
             it = self.iterable(e["iter"], e["kind"], e["var2"] is not None)
             self.scopes.append({})
             # comprehension variables live in the comprehension's own Python scope
-            v1 = python_safe(e["var"])
-            self.scopes[-1][e["var"]] = v1
+            v1 = self.comprehension_var(e["var"], set())
             head = v1
             if e["var2"] is not None:
-                v2 = python_safe(e["var2"])
-                self.scopes[-1][e["var2"]] = v2
-                head = f"{v1}, {v2}"
+                head = f"{v1}, {self.comprehension_var(e['var2'], {v1})}"
             cond = f" if {self.expr(e['cond'])}" if e["cond"] is not None else ""
             if k == "listcomp":
                 out = f"[{self.expr(e['elt'])} for {head} in {it}{cond}]"
