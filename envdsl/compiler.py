@@ -23,6 +23,7 @@ from envdsl.codegen.python_package import render_package, runtime_tables
 from envdsl.jsonloc import locate
 from envdsl.lang.checker import check_module
 from envdsl.lang.diagnostics import DiagnosticBag, Span
+from envdsl.lang.limits import MAX_SEED_NESTING, inside_folder, json_depth_exceeds, json_strings, lone_surrogate
 from envdsl.lang.parser import parse_file
 
 FINGERPRINT_FILE = ".envdsl-fingerprint"
@@ -94,16 +95,26 @@ def check_spec(path: Path, bag: DiagnosticBag) -> CompiledSpec | None:
     if policy_file:
         ppath = path.parent / policy_file
         decl = next(d for d in module.decls if type(d).__name__ == "PolicyDecl")
+        if not _confined(ppath, path, "policy", policy_file, bag, display, decl.span):
+            return None
         if not ppath.is_file():
             bag.error("E0601", f"policy file not found: {policy_file} (looked in {display_path(ppath.parent)})",
                       display, decl.span)
             return None
-        ir["policy"]["text"] = ppath.read_text(encoding="utf-8")
-        inputs[policy_file] = _sha(ppath.read_bytes())
+        praw = ppath.read_bytes()
+        try:
+            ir["policy"]["text"] = praw.decode("utf-8")
+        except UnicodeDecodeError as e:
+            bag.error("E0607", f"policy file {policy_file} is not UTF-8 text (byte {e.start})", display, decl.span,
+                      "re-save the policy file as UTF-8")
+            return None
+        inputs[policy_file] = _sha(praw)
     seed = None
     if ir["seed"] is not None:
         decl = next(d for d in module.decls if type(d).__name__ == "SeedDecl")
         spath = path.parent / ir["seed"]
+        if not _confined(spath, path, "seed", ir["seed"], bag, display, decl.span):
+            return None
         if not spath.is_file():
             bag.error("E0501", f"seed file not found: {ir['seed']} (looked in {display_path(spath.parent)})",
                       display, decl.span)
@@ -114,6 +125,17 @@ def check_spec(path: Path, bag: DiagnosticBag) -> CompiledSpec | None:
         if seed is None:
             return None
     return CompiledSpec(path, display, ir, seed, inputs)
+
+
+def _confined(target: Path, spec: Path, what: str, written: str, bag: DiagnosticBag, display: str,
+              span: Span) -> bool:
+    """Seed and policy files must lie inside the spec's folder, symlinks followed: a spec is
+    untrusted and must not read (or copy into generated code) anything else on the machine. The
+    diagnostic names the path as written and never shows the file's content."""
+    if Path(written).is_absolute() or not inside_folder(target, spec.parent):
+        bag.error("E0701", f"{what} file {written!r} is outside the spec's folder", display, span)
+        return False
+    return True
 
 
 def _sha(data: bytes) -> str:
@@ -135,6 +157,22 @@ def load_seed(spath: Path, raw: bytes, ir: dict[str, Any], bag: DiagnosticBag, s
         bag.add_source(sdisplay, text)
         bag.error("E0502", f"invalid JSON: {e.msg}", sdisplay, Span(e.lineno, e.colno, e.lineno, e.colno + 1))
         return None
+    except RecursionError:  # the json module recurses per level: a 100,000-deep array ends here
+        bag.error("E0702", f"{sdisplay} nests deeper than {MAX_SEED_NESTING} levels", sdisplay, Span(1, 1, 1, 2))
+        return None
+    except ValueError as e:  # an integer of more than 4,300 digits
+        bag.error("E0704", f"{sdisplay}: {str(e).split(';')[0]}", sdisplay, Span(1, 1, 1, 2))
+        return None
+    if json_depth_exceeds(data, MAX_SEED_NESTING):
+        bag.error("E0702", f"{sdisplay} nests deeper than {MAX_SEED_NESTING} levels", sdisplay, Span(1, 1, 1, 2))
+        return None
+    bad = next((s for s in json_strings(data) if lone_surrogate(s) >= 0), None)
+    if bad is not None:
+        bag.add_source(sdisplay, text)
+        line, col = _text_position(text, "\\ud" if "\\ud" in text else "\\uD")
+        bag.error("E0703", f"{sdisplay}: a string holds half of a UTF-16 surrogate pair", sdisplay,
+                  Span(line, col, line, col + 1))
+        return None
     tables = runtime_tables(ir)
     env_cls: type[Environment] = type("SeedCheck", (Environment,), {
         "TYPES": tables["types"], "STATE_FIELDS": tables["state_fields"], "_schema": None})
@@ -149,6 +187,11 @@ def load_seed(spath: Path, raw: bytes, ir: dict[str, Any], bag: DiagnosticBag, s
                       f"the seed must match the state declared in {spec_display}")
         return None
     return env_cls.normalize_state(data)
+
+
+def _text_position(text: str, needle: str) -> tuple[int, int]:
+    at = max(text.find(needle), 0)
+    return text.count("\n", 0, at) + 1, at - (text.rfind("\n", 0, at) + 1) + 1
 
 
 def _seed_location(path: str, msg: str) -> str:
