@@ -15,7 +15,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from envdsl import __version__
 from envdsl import ir as IR
@@ -27,6 +27,9 @@ from envdsl.lang.limits import MAX_SEED_NESTING, inside_folder, json_depth_excee
 from envdsl.lang.parser import parse_file
 
 FINGERPRINT_FILE = ".envdsl-fingerprint"
+# Folders besides a spec's own that its seed and policy files may come from, separated by os.pathsep:
+# set by whoever runs the compiler (like --allow-dir), never by a spec.
+ALLOW_DIRS_ENV = "ENVDSL_ALLOW_DIRS"
 
 
 @dataclass
@@ -81,7 +84,14 @@ def _toolchain_digest() -> str:
     return h.hexdigest()
 
 
-def check_spec(path: Path, bag: DiagnosticBag) -> CompiledSpec | None:
+def allowed_folders(spec: Path, extra: Sequence[str | Path] = ()) -> list[Path]:
+    """Where a spec's seed and policy files may lie: its own folder, folders given on the command
+    line (--allow-dir) and those in $ENVDSL_ALLOW_DIRS."""
+    env = [p for p in os.environ.get(ALLOW_DIRS_ENV, "").split(os.pathsep) if p]
+    return [spec.parent, *(Path(p) for p in [*extra, *env])]
+
+
+def check_spec(path: Path, bag: DiagnosticBag, allow: Sequence[str | Path] = ()) -> CompiledSpec | None:
     display = display_path(path)
     module = parse_file(path, display, bag)
     if module is None:
@@ -95,7 +105,7 @@ def check_spec(path: Path, bag: DiagnosticBag) -> CompiledSpec | None:
     if policy_file:
         ppath = path.parent / policy_file
         decl = next(d for d in module.decls if type(d).__name__ == "PolicyDecl")
-        if not _confined(ppath, path, "policy", policy_file, bag, display, decl.span):
+        if not _confined(ppath, allowed_folders(path, allow), "policy", policy_file, bag, display, decl.span):
             return None
         if not ppath.is_file():
             bag.error("E0601", f"policy file not found: {policy_file} (looked in {display_path(ppath.parent)})",
@@ -113,7 +123,7 @@ def check_spec(path: Path, bag: DiagnosticBag) -> CompiledSpec | None:
     if ir["seed"] is not None:
         decl = next(d for d in module.decls if type(d).__name__ == "SeedDecl")
         spath = path.parent / ir["seed"]
-        if not _confined(spath, path, "seed", ir["seed"], bag, display, decl.span):
+        if not _confined(spath, allowed_folders(path, allow), "seed", ir["seed"], bag, display, decl.span):
             return None
         if not spath.is_file():
             bag.error("E0501", f"seed file not found: {ir['seed']} (looked in {display_path(spath.parent)})",
@@ -127,12 +137,13 @@ def check_spec(path: Path, bag: DiagnosticBag) -> CompiledSpec | None:
     return CompiledSpec(path, display, ir, seed, inputs)
 
 
-def _confined(target: Path, spec: Path, what: str, written: str, bag: DiagnosticBag, display: str,
+def _confined(target: Path, folders: list[Path], what: str, written: str, bag: DiagnosticBag, display: str,
               span: Span) -> bool:
-    """Seed and policy files must lie inside the spec's folder, symlinks followed: a spec is
-    untrusted and must not read (or copy into generated code) anything else on the machine. The
-    diagnostic names the path as written and never shows the file's content."""
-    if Path(written).is_absolute() or not inside_folder(target, spec.parent):
+    """Seed and policy files must lie inside the spec's folder (or one allowed by whoever runs the
+    compiler), symlinks followed: a spec is untrusted and must not read, or copy into generated
+    code, anything else on the machine. The diagnostic names the path as written and never shows
+    the file's content."""
+    if Path(written).is_absolute() or not any(inside_folder(target, f) for f in folders):
         bag.error("E0701", f"{what} file {written!r} is outside the spec's folder", display, span)
         return False
     return True

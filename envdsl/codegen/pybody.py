@@ -84,8 +84,24 @@ def py_type(t: dict[str, Any]) -> str:
 _SIMPLE_BUILTINS = {"len": "len", "sum": "sum", "any": "any", "all": "all", "abs": "abs", "str": "str",
                     "min": "rt.min_", "max": "rt.max_", "first": "rt.first", "int": "rt.to_int",
                     "float": "rt.to_float", "fold": "rt.fold", "split": "rt.split", "range": "rt.range_",
-                    "slice": "rt.slice_", "calc": "rt.calc", "count": "rt.count", "round": "round"}
+                    "slice": "rt.slice_", "calc": "rt.calc", "count": "rt.count", "round": "rt.round_"}
 _ARITH = {"/": "rt.div", "//": "rt.floordiv", "%": "rt.mod", "**": "rt.power"}
+
+
+def _growing(op: str, t: dict[str, Any]) -> str | None:
+    """The runtime check that bounds `a op b` of result type t, if the result can grow without
+    limit when computed again and again: strings and lists by +, ints by * (see runtime/budget.py)."""
+    k = t.get("k") if isinstance(t, dict) else None
+    if op == "+" and k in ("str", "list"):
+        return "rt.sized"
+    if op == "*" and k == "int":
+        return "rt.bounded_int"
+    return None
+
+
+def _grown(op: str, t: dict[str, Any], code: str) -> str:
+    grown = _growing(op, t)
+    return f"{grown}({code})" if grown else code
 
 
 class BodyWriter:
@@ -169,7 +185,7 @@ class BodyWriter:
             self.scopes.append({})
             v1 = self.bind(s["var"])
             head = v1 if s["var2"] is None else f"{v1}, {self.bind(s['var2'])}"
-            self.emit(ind, f"for {head} in {it}:")
+            self.emit(ind, f"for {head} in rt.steps({it}):")  # each iteration spends the call's step budget
             self.block(s["body"], ind + 1)
             self.scopes.pop()
         elif kind == "require":
@@ -199,7 +215,8 @@ class BodyWriter:
         value = self.expr(s["value"])
         if place["p"] == "local":
             py = self.name(place["name"])
-            self.emit(ind, f"{py} = {value}" if op == "=" else f"{py} = {py} {op[0]} {value}")
+            grown = _grown(op[0], s["value"]["t"], f"{py} {op[0]} {value}")
+            self.emit(ind, f"{py} = {value}" if op == "=" else f"{py} = {grown}")
             return
         if place["p"] == "state":
             obj, key = "S", literal(place["name"])
@@ -218,7 +235,7 @@ class BodyWriter:
             t = self.new_temp()
             self.emit(ind, f"{t} = {key}")
             key = t
-        self.emit(ind, f"db.set({obj}, {key}, {obj}[{key}] {op[0]} {value})")
+        self.emit(ind, f"db.set({obj}, {key}, {_grown(op[0], s['value']['t'], f'{obj}[{key}] {op[0]} {value}')})")
 
     # ---- expressions
     def iterable(self, it: dict[str, Any], kind: str, two: bool) -> str:
@@ -264,11 +281,15 @@ class BodyWriter:
                     parts.append(f"str({self.expr(p['x'])})")
             if not parts:
                 return "''"
-            return parts[0] if len(parts) == 1 else "(" + " + ".join(parts) + ")"
+            # rt.sized: a string built from values may grow each time round a loop; bound it
+            return parts[0] if len(parts) == 1 else "rt.sized(" + " + ".join(parts) + ")"
         if k == "bin":
             a, b, op = self.expr(e["l"]), self.expr(e["r"]), e["op"]
             if op in _ARITH:
                 return f"{_ARITH[op]}({a}, {b})"
+            grown = _growing(op, e["t"])
+            if grown:
+                return f"{grown}({a} {op} {b})"
             if op in ("==", "!=") and "None" in (a, b):  # `x == None` is a lint error; `is` means the same on JSON
                 return f"({a} {'is' if op == '==' else 'is not'} {b})"
             return f"({a} {op} {b})"
@@ -296,9 +317,9 @@ class BodyWriter:
                 head = f"{v1}, {self.comprehension_var(e['var2'], {v1})}"
             cond = f" if {self.expr(e['cond'])}" if e["cond"] is not None else ""
             if k == "listcomp":
-                out = f"[{self.expr(e['elt'])} for {head} in {it}{cond}]"
+                out = f"[{self.expr(e['elt'])} for {head} in rt.steps({it}){cond}]"
             else:
-                out = f"{{{self.expr(e['key'])}: {self.expr(e['value'])} for {head} in {it}{cond}}}"
+                out = f"{{{self.expr(e['key'])}: {self.expr(e['value'])} for {head} in rt.steps({it}){cond}}}"
             self.scopes.pop()
             return out
         if k == "fcall":
@@ -345,9 +366,9 @@ class BodyWriter:
         if fn in ("startswith", "endswith"):
             return f"{args[0]}.{fn}({args[1]})"
         if fn == "replace":
-            return f"{args[0]}.replace({args[1]}, {args[2]})"
+            return f"rt.replace({args[0]}, {args[1]}, {args[2]})"
         if fn == "join":
-            return f"{args[1]}.join({args[0]})"
+            return f"rt.join({args[1]}, {args[0]})"
         if fn == "to_json":
             return f"rt.to_json({args[0]}, sort_keys={kw.get('sort_keys', 'False')})"
         if fn == "now":
