@@ -69,6 +69,8 @@ def compile_cmd(paths: tuple[str, ...], out: str, check_only: bool, emit: tuple[
         _report(bag, fmt)
         sys.exit(EXIT_ERRORS)
     written, stale = 0, []
+    if not check_only:
+        C.remove_leftovers(out_dir)  # what a compile killed half-way left behind
     for spec in specs:
         if "python" in emit:
             C.render(spec, toolchain)
