@@ -345,5 +345,5 @@ def toolchain_digest() -> str:
 
 
 __all__ = ["CompiledSpec", "check_duplicates", "remove_leftovers",
-            "check_spec", "find_specs", "fingerprint_index", "render", "unchanged",
+           "check_spec", "find_specs", "fingerprint_index", "render", "unchanged",
            "stale_files", "toolchain_digest", "write_ir", "write_package"]
