@@ -242,6 +242,8 @@ def fingerprint_index(out_dir: Path) -> dict[str, dict[str, Any]]:
     so skipping unchanged specs costs one read per package, not one per package per spec."""
     index: dict[str, dict[str, Any]] = {}
     for pkg in sorted(out_dir.glob(f"*/{FINGERPRINT_FILE}")) if out_dir.is_dir() else []:
+        if pkg.parent.name.startswith("."):  # a temporary folder a killed compile left: not a package
+            continue
         try:
             rec = json.loads(pkg.read_text(encoding="utf-8"))
         except ValueError:

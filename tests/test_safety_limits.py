@@ -312,8 +312,10 @@ def test_killed_compile_leftovers_are_removed_and_modes_follow_umask(tmp_path: P
     spec = tmp_path / "k.env"
     spec.write_text("domain k\nread tool t() -> int { return 1 }\n", encoding="utf-8")
     out = tmp_path / "gen"
-    out.mkdir()
-    (out / f"{C.TEMP_PREFIX}k.abc").mkdir()
+    # a temporary folder holding a whole package, fingerprint included, as a kill right before the
+    # rename leaves it: it must not count as the compiled package
+    assert run_cli("compile", str(spec), "-o", str(out))[0] == 0
+    os.replace(out / "k", out / f"{C.TEMP_PREFIX}k.abc")
     (out / f"{C.TEMP_PREFIX}k.abc" / "tools.py").write_text("trunc", encoding="utf-8")
     (out / "k.ir.tmp").write_text("{", encoding="utf-8")
     old = os.umask(0o022)
