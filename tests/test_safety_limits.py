@@ -261,7 +261,10 @@ BUDGET_SPEC = """
     }
     read tool big_list() -> int { return len([[j for j in range(100000)] for i in range(100000)]) }
     read tool joined() -> int { return len(join([join(["x" for j in range(1000)], "") for i in range(2000)], "y")) }
-    read tool replaced() -> int { return len(replace(join(["a" for j in range(5000)], ""), "a", join(["b" for j in range(5000)], ""))) }
+    read tool replaced() -> int {
+      let a = join(["a" for j in range(5000)], "")
+      return len(replace(a, "a", join(["b" for j in range(5000)], "")))
+    }
     read tool pow_float() -> float { return (2 ** 10000) * 1.0 }
     read tool round_inf() -> int { return round(float("inf")) }
     read tool fine() -> int {

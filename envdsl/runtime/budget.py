@@ -31,14 +31,24 @@ _LEFT: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar("envdsl
 T = TypeVar("T")
 
 
+def start(steps: int = MAX_STEPS) -> contextvars.Token[list[int] | None]:
+    """Start metering a tool call (at most `steps` steps); pass the token to stop(). Two plain calls
+    rather than a context manager: this runs on every tool call, where microseconds show."""
+    return _LEFT.set([steps])
+
+
+def stop(token: contextvars.Token[list[int] | None]) -> None:
+    _LEFT.reset(token)
+
+
 @contextmanager
 def metered(steps: int = MAX_STEPS) -> Iterator[None]:
-    """Meter the tool call run inside: at most `steps` steps."""
-    token = _LEFT.set([steps])
+    """Meter the code run inside: at most `steps` steps."""
+    token = start(steps)
     try:
         yield
     finally:
-        _LEFT.reset(token)
+        stop(token)
 
 
 def _spend(left: list[int], n: int) -> None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, ClassVar
 
-from envdsl.runtime.budget import metered
+from envdsl.runtime import budget
 from envdsl.runtime.errors import ToolError
 from envdsl.runtime.store import Db, clone
 from envdsl.runtime.validate import Schema, constraint_errors, kind_of
@@ -233,15 +233,17 @@ class Environment:
             return ToolResult(False, "Error: " + kwargs)
         db = self.db
         mark = db.mark()
+        metering = budget.start()  # the call's step budget (runtime/budget.py): runaway loops fail, rolled back
         try:
-            with metered():  # the call's step budget (runtime/budget.py): runaway loops fail, rolled back
-                value = spec.fn(db, **kwargs)
+            value = spec.fn(db, **kwargs)
         except ToolError as e:
             db.rollback(mark)
             return ToolResult(False, "Error: " + e.message)
         except Exception as e:  # a broken tool: report it, keep the state, never crash the caller
             db.rollback(mark)
             return ToolResult(False, f"Error: internal error in tool {name}: {type(e).__name__}: {e}", True)
+        finally:
+            budget.stop(metering)
         if isinstance(value, str):
             return ToolResult(True, value)
         try:
