@@ -58,12 +58,25 @@ def _spend(left: list[int], n: int) -> None:
                         "it does too much work for one tool call")
 
 
-def steps(xs: Iterable[T]) -> Iterator[T]:
-    """Iterate xs, one step per item."""
+def steps(xs: Iterable[T]) -> Iterable[T]:
+    """xs, to iterate at one step per item. A list, dict view or other sized iterable that fits in
+    what is left is charged in full up front and returned as it is (no per-item cost: loops over
+    collections stay as fast as before; a loop that breaks early is charged its whole length);
+    anything else is counted item by item, so the budget runs out exactly at its limit."""
     left = _LEFT.get()
     if left is None:
-        yield from xs
-        return
+        return xs
+    try:
+        n = len(xs)  # type: ignore[arg-type]
+    except TypeError:  # zip, enumerate, generators
+        return _counted(xs, left)
+    if n <= left[0]:
+        left[0] -= n
+        return xs
+    return _counted(xs, left)
+
+
+def _counted(xs: Iterable[T], left: list[int]) -> Iterator[T]:
     for x in xs:
         _spend(left, 1)
         yield x
