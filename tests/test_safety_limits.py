@@ -53,14 +53,17 @@ def test_tools_whose_python_names_would_clash_keep_their_meaning(tmp_path: Path)
         read tool consts() -> int { return X + C_X() }
         read tool shadow() -> int { let g_ = 4
           return g() + g_ }
+        read tool same() -> int { let g = 4
+          let C_X = 10
+          return g() + g + C_X() + C_X + [exec for exec in [1]][0] }
         read tool params(db: int, db_: int, S: int, rt: int) -> int { return db * 1000 + db_ * 100 + S * 10 + rt }
         read tool type(type_: int, print: int) -> int { return type_ * 10 + print }
     """, tmp_path / "clash", name="clash")
     env = cls()
     got = {t: env.call(t, {}).value for t in ("class", "class_", "class__", "invariant_1", "locals", "consts",
-                                                "shadow")}
+                                                "shadow", "same")}
     assert got == {"class": 1, "class_": 2, "class__": 3, "invariant_1": 7, "locals": 15, "consts": 3,
-                   "shadow": 7}
+                   "shadow": 7, "same": 3 + 4 + 2 + 10 + 1}
     assert env.call("params", {"db": 1, "db_": 2, "S": 3, "rt": 4}).value == 1234
     assert env.call("type", {"type_": 9, "print": 1}).value == 91
     assert env.invariant_failures() == []
