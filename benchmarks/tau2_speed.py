@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import statistics
 import time
 from pathlib import Path
@@ -26,6 +27,7 @@ from envdsl.session import environment_from_spec
 
 ROOT = Path(__file__).resolve().parents[1]
 TAU2 = ROOT.parent / "shared" / "data" / "tau2"
+os.environ.setdefault("ENVDSL_ALLOW_DIRS", str(TAU2.parent))  # the specs read policy and db from there
 
 # tau2-bench's own figures on this class of machine (milliseconds), from the issue
 REFERENCE_MS = {

@@ -43,9 +43,10 @@ def main() -> None:
 @click.option("--emit", "emit", type=click.Choice(["python", "ir"]), multiple=True,
               help="What to write (default: python). --emit ir writes OUT/<domain>.ir.json.")
 @click.option("--force", is_flag=True, help="Recompile specs even when their inputs are unchanged.")
+@click.option("--allow-dir", "allow", multiple=True, help="A folder seed and policy files may also come from.")
 @_format_option
 def compile_cmd(paths: tuple[str, ...], out: str, check_only: bool, emit: tuple[str, ...], force: bool,
-                fmt: str) -> None:
+                fmt: str, allow: tuple[str, ...] = ()) -> None:
     """Check specs and generate a Python package per domain under OUT/<domain>/."""
     from envdsl import compiler as C
 
@@ -61,7 +62,7 @@ def compile_cmd(paths: tuple[str, ...], out: str, check_only: bool, emit: tuple[
         if not force and not check_only and emit == ("python",) and C.unchanged(index, p, toolchain):
             skipped += 1
             continue
-        spec = C.check_spec(p, bag)
+        spec = C.check_spec(p, bag, allow)
         if spec is not None:
             specs.append(spec)
     C.check_duplicates(specs, bag)
@@ -69,6 +70,8 @@ def compile_cmd(paths: tuple[str, ...], out: str, check_only: bool, emit: tuple[
         _report(bag, fmt)
         sys.exit(EXIT_ERRORS)
     written, stale = 0, []
+    if not check_only:
+        C.remove_leftovers(out_dir)  # what a compile killed half-way left behind
     for spec in specs:
         if "python" in emit:
             C.render(spec, toolchain)
@@ -103,13 +106,14 @@ def compile_cmd(paths: tuple[str, ...], out: str, check_only: bool, emit: tuple[
 
 @main.command("check")
 @click.argument("paths", nargs=-1, required=True)
+@click.option("--allow-dir", "allow", multiple=True, help="A folder seed and policy files may also come from.")
 @_format_option
-def check_cmd(paths: tuple[str, ...], fmt: str) -> None:
+def check_cmd(paths: tuple[str, ...], fmt: str, allow: tuple[str, ...] = ()) -> None:
     """Parse and check specs (and their seed data) without writing anything."""
     from envdsl import compiler as C
 
     bag = DiagnosticBag()
-    specs = [s for p in C.find_specs(list(paths), bag) if (s := C.check_spec(p, bag)) is not None]
+    specs = [s for p in C.find_specs(list(paths), bag) if (s := C.check_spec(p, bag, allow)) is not None]
     C.check_duplicates(specs, bag)
     _report(bag, fmt)
     if bag.has_errors:

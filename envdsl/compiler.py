@@ -15,7 +15,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from envdsl import __version__
 from envdsl import ir as IR
@@ -23,9 +23,13 @@ from envdsl.codegen.python_package import render_package, runtime_tables
 from envdsl.jsonloc import locate
 from envdsl.lang.checker import Checker
 from envdsl.lang.diagnostics import DiagnosticBag, Span
+from envdsl.lang.limits import MAX_SEED_NESTING, inside_folder, json_depth_exceeds, json_strings, lone_surrogate
 from envdsl.lang.parser import parse_file
 
 FINGERPRINT_FILE = ".envdsl-fingerprint"
+# Folders besides a spec's own that its seed and policy files may come from, separated by os.pathsep:
+# set by whoever runs the compiler (like --allow-dir), never by a spec.
+ALLOW_DIRS_ENV = "ENVDSL_ALLOW_DIRS"
 
 
 @dataclass
@@ -89,48 +93,67 @@ def _toolchain_digest() -> str:
     return h.hexdigest()
 
 
-def check_spec(path: Path, bag: DiagnosticBag) -> CompiledSpec | None:
+def allowed_folders(spec: Path, extra: Sequence[str | Path] = ()) -> list[Path]:
+    """Where a spec's seed and policy files may lie: its own folder, folders given on the command
+    line (--allow-dir) and those in $ENVDSL_ALLOW_DIRS."""
+    env = [p for p in os.environ.get(ALLOW_DIRS_ENV, "").split(os.pathsep) if p]
+    return [spec.parent, *(Path(p) for p in [*extra, *env])]
+
+
+def check_spec(path: Path, bag: DiagnosticBag, allow: Sequence[str | Path] = ()) -> CompiledSpec | None:
     display = display_path(path)
     module = parse_file(path, display, bag)
     if module is None:
         return None
     checker = Checker(module, bag)
     ir = checker.check()
+    folders = allowed_folders(path, allow)
     if ir is None:
         # still check the policy file and the seed against the declared state, when that part is sound:
         # an author (or an LLM in a repair round) sees every error of the spec at once
         partial = checker.state_ir()
         if partial is not None:
-            check_policy_and_seed(path, partial, module, bag, display, {})
+            check_policy_and_seed(path, partial, module, bag, display, {}, folders)
         return None
     inputs = {path.name: _sha(path.read_bytes())}
-    ok, seed = check_policy_and_seed(path, ir, module, bag, display, inputs)
+    ok, seed = check_policy_and_seed(path, ir, module, bag, display, inputs, folders)
     if not ok:
         return None
     return CompiledSpec(path, display, ir, seed, inputs)
 
 
 def check_policy_and_seed(path: Path, ir: dict[str, Any], module: Any, bag: DiagnosticBag, display: str,
-                          inputs: dict[str, str]) -> tuple[bool, Any]:
+                          inputs: dict[str, str], folders: list[Path]) -> tuple[bool, Any]:
     """Read the policy file into `ir` and load the seed, reporting both files' errors (a missing policy
-    file does not hide the seed's errors). (everything found, the normalised seed or None)."""
+    file does not hide the seed's errors). Both must lie in `folders`. (everything found, the normalised
+    seed or None)."""
     ok = True
     # policy file
     policy_file = ir["policy"]["file"]
     if policy_file:
         ppath = path.parent / policy_file
         decl = next(d for d in module.decls if type(d).__name__ == "PolicyDecl")
-        if not ppath.is_file():
+        if not _confined(ppath, folders, "policy", policy_file, bag, display, decl.span):
+            ok = False
+        elif not ppath.is_file():
             bag.error("E0601", f"policy file not found: {policy_file} (looked in {display_path(ppath.parent)})",
                       display, decl.span)
             ok = False
         else:
-            ir["policy"]["text"] = ppath.read_text(encoding="utf-8")
-            inputs[policy_file] = _sha(ppath.read_bytes())
+            praw = ppath.read_bytes()
+            try:
+                ir["policy"]["text"] = praw.decode("utf-8")
+                inputs[policy_file] = _sha(praw)
+            except UnicodeDecodeError as e:
+                bag.error("E0607", f"policy file {policy_file} is not UTF-8 text (byte {e.start})", display,
+                          decl.span, "re-save the policy file as UTF-8")
+                ok = False
     seed = None
     if ir["seed"] is not None:
         decl = next(d for d in module.decls if type(d).__name__ == "SeedDecl")
         spath = path.parent / ir["seed"]
+        if not _confined(spath, folders, "seed", ir["seed"], bag, display, decl.span):
+            return False, None
         if not spath.is_file():
             bag.error("E0501", f"seed file not found: {ir['seed']} (looked in {display_path(spath.parent)})",
                       display, decl.span)
@@ -141,6 +164,18 @@ def check_policy_and_seed(path: Path, ir: dict[str, Any], module: Any, bag: Diag
         if seed is None:
             return False, None
     return ok, seed
+
+
+def _confined(target: Path, folders: list[Path], what: str, written: str, bag: DiagnosticBag, display: str,
+              span: Span) -> bool:
+    """Seed and policy files must lie inside the spec's folder (or one allowed by whoever runs the
+    compiler), symlinks followed: a spec is untrusted and must not read, or copy into generated
+    code, anything else on the machine. The diagnostic names the path as written and never shows
+    the file's content."""
+    if Path(written).is_absolute() or not any(inside_folder(target, f) for f in folders):
+        bag.error("E0701", f"{what} file {written!r} is outside the spec's folder", display, span)
+        return False
+    return True
 
 
 def _sha(data: bytes) -> str:
@@ -161,6 +196,22 @@ def load_seed(spath: Path, raw: bytes, ir: dict[str, Any], bag: DiagnosticBag, s
     except json.JSONDecodeError as e:
         bag.add_source(sdisplay, text)
         bag.error("E0502", f"invalid JSON: {e.msg}", sdisplay, Span(e.lineno, e.colno, e.lineno, e.colno + 1))
+        return None
+    except RecursionError:  # the json module recurses per level: a 100,000-deep array ends here
+        bag.error("E0702", f"{sdisplay} nests deeper than {MAX_SEED_NESTING} levels", sdisplay, Span(1, 1, 1, 2))
+        return None
+    except ValueError as e:  # an integer of more than 4,300 digits
+        bag.error("E0704", f"{sdisplay}: {str(e).split(';')[0]}", sdisplay, Span(1, 1, 1, 2))
+        return None
+    if json_depth_exceeds(data, MAX_SEED_NESTING):
+        bag.error("E0702", f"{sdisplay} nests deeper than {MAX_SEED_NESTING} levels", sdisplay, Span(1, 1, 1, 2))
+        return None
+    bad = next((s for s in json_strings(data) if lone_surrogate(s) >= 0), None)
+    if bad is not None:
+        bag.add_source(sdisplay, text)
+        line, col = _text_position(text, "\\ud" if "\\ud" in text else "\\uD")
+        bag.error("E0703", f"{sdisplay}: a string holds half of a UTF-16 surrogate pair", sdisplay,
+                  Span(line, col, line, col + 1))
         return None
     tables = runtime_tables(ir)
     env_cls: type[Environment] = type("SeedCheck", (Environment,), {
@@ -183,6 +234,11 @@ def load_seed(spath: Path, raw: bytes, ir: dict[str, Any], bag: DiagnosticBag, s
             bag.error(code, f"{path}: {msg}", sdisplay, Span(line, col, line, col + 1), hint)
         return None
     return env_cls.normalize_state(data)
+
+
+def _text_position(text: str, needle: str) -> tuple[int, int]:
+    at = max(text.find(needle), 0)
+    return text.count("\n", 0, at) + 1, at - (text.rfind("\n", 0, at) + 1) + 1
 
 
 def _seed_location(path: str, msg: str) -> str:
@@ -222,6 +278,8 @@ def fingerprint_index(out_dir: Path) -> dict[str, dict[str, Any]]:
     so skipping unchanged specs costs one read per package, not one per package per spec."""
     index: dict[str, dict[str, Any]] = {}
     for pkg in sorted(out_dir.glob(f"*/{FINGERPRINT_FILE}")) if out_dir.is_dir() else []:
+        if pkg.parent.name.startswith("."):  # a temporary folder a killed compile left: not a package
+            continue
         try:
             rec = json.loads(pkg.read_text(encoding="utf-8"))
         except ValueError:
@@ -260,19 +318,46 @@ def stale_files(out_dir: Path, spec: CompiledSpec) -> list[str]:
     return stale
 
 
+# Packages are written into hidden folders beside their target and renamed into place. A compile
+# killed half-way leaves such a folder behind; the next compile into the same OUT removes it.
+TEMP_PREFIX = ".envdsl-tmp."
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def remove_leftovers(out_dir: Path) -> list[str]:
+    """Delete what a killed compile left in OUT (temporary package folders, half-written IR files)."""
+    removed: list[str] = []
+    if not out_dir.is_dir():
+        return removed
+    for p in sorted(out_dir.iterdir()):
+        if p.name.startswith(TEMP_PREFIX) and p.is_dir() and not p.is_symlink():
+            shutil.rmtree(p, ignore_errors=True)
+            removed.append(p.name)
+        elif p.name.endswith(".ir.tmp") and p.is_file():
+            p.unlink()
+            removed.append(p.name)
+    return removed
+
+
 def write_package(out_dir: Path, spec: CompiledSpec) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
     init = out_dir / "__init__.py"
     if not init.exists():
         init.write_text('"""Environments generated by envdsl compile."""\n', encoding="utf-8")
     target = out_dir / spec.domain
-    tmp = Path(tempfile.mkdtemp(prefix=f".{spec.domain}.", dir=out_dir))
+    tmp = Path(tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{spec.domain}.", dir=out_dir))
     try:
+        os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes 0700; a package gets the folder mode umask gives
         for name, data in sorted(spec.files.items()):
             (tmp / name).write_bytes(data)
         old = None
         if target.exists():
-            old = out_dir / f".{spec.domain}.old"
+            old = out_dir / f"{TEMP_PREFIX}{spec.domain}.old"
             if old.exists():
                 shutil.rmtree(old)
             os.replace(target, old)
@@ -297,5 +382,6 @@ def toolchain_digest() -> str:
     return _toolchain_digest()
 
 
-__all__ = ["CompiledSpec", "check_duplicates", "check_spec", "find_specs", "fingerprint_index", "render", "unchanged",
+__all__ = ["CompiledSpec", "check_duplicates", "remove_leftovers",
+           "check_spec", "find_specs", "fingerprint_index", "render", "unchanged",
            "stale_files", "toolchain_digest", "write_ir", "write_package"]

@@ -27,6 +27,8 @@ MAX_TURNS="${MAX_TURNS:-8}"
 export ENVDSL_HF_MAX_NEW_TOKENS="${MAX_NEW_TOKENS:-96}"
 export OMP_NUM_THREADS="${OMP_NUM_THREADS:-2}"
 export TOKENIZERS_PARALLELISM=false HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1
+# specs/tau2 read the benchmark's policy and database from ../shared/data: allow that folder (docs/security.md)
+export ENVDSL_ALLOW_DIRS="${ENVDSL_ALLOW_DIRS:-$(cd "$(dirname "$0")/../.." && pwd)/shared/data}"
 cd "$REPO"  # specs/ and configs/ are read from the repository; everything written goes under OUT
 
 envdsl() { "$PYTHON" -m envdsl "$@"; }

@@ -6,6 +6,9 @@ import os
 
 # Keep numeric libraries from starting a thread per core: the suite runs on small CI machines.
 os.environ["OMP_NUM_THREADS"] = "1"
+# specs/tau2 read the benchmark's own policy and database from ../shared/data, outside their folder:
+# allowed the way an operator allows it (specs themselves cannot widen where they read from)
+os.environ.setdefault("ENVDSL_ALLOW_DIRS", os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data"))
 
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402

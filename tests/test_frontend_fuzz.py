@@ -220,3 +220,91 @@ def test_random_bytes_give_diagnostics_not_tracebacks(workdir: Path) -> None:
         front_end_survives(_write(workdir, "b.env", data))
 
     run()
+
+
+# ---- thousands of inputs per run: no internal error, and checked specs render to valid Python ------
+def front_end_fast(spec: Path) -> str:
+    """check_spec on one file, in process: diagnostics or a package whose every Python file compiles.
+    Returns "ok" or "diagnostics"; any exception is an internal error and fails the test."""
+    bag = DiagnosticBag()
+    compiled = C.check_spec(spec, bag)
+    if compiled is None:
+        assert bag.has_errors and DIAGNOSTIC_LINE.search(bag.render()), bag.render()[:500]
+        return "diagnostics"
+    C.render(compiled, "fuzz")
+    for name, data in compiled.files.items():
+        if name.endswith(".py"):
+            compile(data.decode("utf-8"), name, "exec")  # generated code always parses
+    return "ok"
+
+
+HOSTILE_PIECES = [
+    '"\\ud800"', '"\\udfff x"', '"\\ud83d\\ude00"', "9" * 30, "9" * 5000, "1e999", "(" * 300, "[" * 300,
+    "1 + " * 250 + "1", "not " * 300 + "true", '@pattern("^(a+)+$")', '@pattern("(a|aa)*")', '"\\0"', '"\\r"',
+    '"""x\\"""', "f\"{" + "{" * 50, "if x {" * 150, "\x00", "\u2028", "\ufeff", "record class { id: str }",
+    "record BaseModel { id: str }", "read tool class() -> int { return 1 }", "const C_X: int = 1",
+    'seed "../../../etc/passwd"', 'policy file "/etc/passwd"', "enum def { \"a\" }",
+]
+
+
+def _mutations(rng: Any, sources: list[str], n: int) -> list[str]:
+    out = []
+    for _ in range(n):
+        text = rng.choice(sources)
+        for _ in range(rng.randint(1, 3)):
+            op = rng.randrange(5)
+            i = rng.randrange(len(text) + 1)
+            if op == 0:
+                text = text[:i] + text[i + rng.randint(1, 12):]
+            elif op == 1:
+                j = min(len(text), i + rng.randint(1, 30))
+                text = text[:j] + text[i:j] + text[j:]
+            elif op == 2:
+                text = text[:i] + rng.choice(HOSTILE_PIECES) + text[i:]
+            elif op == 3:
+                text = text[:i] + " " + rng.choice(["{", "}", "(", ")", '"', "@", "??", "->", ":", "=", "\n"]) + \
+                    text[i:]
+            else:
+                a, b = sorted(rng.randrange(len(text) + 1) for _ in range(2))
+                text = text[:a] + text[b:] + text[a:b]
+        out.append(text)
+    return out
+
+
+def test_thousands_of_mutated_and_hostile_specs_give_no_internal_error(workdir: Path) -> None:
+    import random
+    import time
+
+    rng = random.Random(10)
+    sources = [p.read_text(encoding="utf-8") for p in fixture_specs()]
+    for spec in fixture_specs():
+        for sibling in spec.parent.iterdir():
+            if sibling.is_file() and sibling.suffix in (".json", ".md"):
+                shutil.copy(sibling, workdir / sibling.name)
+    texts = _mutations(rng, sources, 1000)
+    small = ['domain d "x"\nconst K: int = 1\nrecord R { id: str  n: int = 0 }\nstate { rs: collection<R> by id }\n'
+             'read tool t(x: int) -> int { return x + K }\n']
+    texts += _mutations(rng, small, 800)
+    t0 = time.perf_counter()
+    outcomes = {"ok": 0, "diagnostics": 0}
+    for i, text in enumerate(texts):
+        try:
+            outcomes[front_end_fast(_write(workdir, "m.env", text))] += 1
+        except AssertionError:
+            raise
+        except Exception as e:  # an internal error: show the input that caused it
+            raise AssertionError(f"input {i} crashed the front end: {type(e).__name__}: {e}\n{text[:2000]}") from e
+    assert outcomes["ok"] > 40 and outcomes["diagnostics"] > 1000, outcomes
+    assert time.perf_counter() - t0 < 600
+
+
+def test_hundreds_of_grammar_generated_specs_give_no_internal_error(workdir: Path) -> None:
+    outcomes = {"ok": 0, "diagnostics": 0}
+
+    @settings(FUZZ, max_examples=300)
+    @given(spec_text())
+    def run(text: str) -> None:
+        outcomes[front_end_fast(_write(workdir, "g.env", text))] += 1
+
+    run()
+    assert sum(outcomes.values()) >= 300, outcomes

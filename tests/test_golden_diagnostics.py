@@ -23,6 +23,7 @@ NOT_FROM_ONE_FILE = {
     "E0603": "an input path that does not exist has no file to hold a case (test_cli_missing_input)",
     "E0604": "a domain name clash needs two spec files (test_cli_duplicate_domains)",
     "E0605": "staleness needs a compiled output folder (test_compile.py::test_check_detects_*)",
+    "E0704": "a spec over the size limit is megabytes long (test_safety_limits.py::test_oversized_spec)",
 }
 
 

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import keyword
 from typing import Any
 
-from envdsl.codegen.pybody import literal
+from envdsl.codegen.pybody import Namer, literal
 
 # names a pydantic model field may not take directly (BaseModel attributes)
 _MODEL_TAKEN = frozenset({"model_config", "model_fields", "model_dump", "model_validate", "copy", "dict", "json",
@@ -16,29 +15,35 @@ _MODEL_TAKEN = frozenset({"model_config", "model_fields", "model_dump", "model_v
                           "model_construct"})
 
 
-def _annotation(t: dict[str, Any]) -> str:
+# what models.py binds at module level besides the spec's types, and the builtins its annotations use
+_MODULE_TAKEN = frozenset({"annotations", "Annotated", "Literal", "Union", "BaseModel", "ConfigDict", "Field", "State",
+                           "Any", "str", "int", "float", "bool", "list", "dict", "None"})
+
+
+def _annotation(t: dict[str, Any], types: dict[str, str]) -> str:
     k = t["k"]
     if k in ("str", "int", "float", "bool"):
         return k
     if k == "ref":
-        return _annotation(t["key"])
-    if k == "enum":
-        return t["name"]
-    if k in ("record", "union"):
-        return t["name"]
+        return _annotation(t["key"], types)
+    if k in ("enum", "record", "union"):
+        return types[t["name"]]
     if k == "opt":
-        return f"{_annotation(t['of'])} | None"
+        return f"{_annotation(t['of'], types)} | None"
     if k == "list":
-        return f"list[{_annotation(t['of'])}]"
+        return f"list[{_annotation(t['of'], types)}]"
     if k == "map":
-        return f"dict[{_annotation(t['key'])}, {_annotation(t['val'])}]"
+        return f"dict[{_annotation(t['key'], types)}, {_annotation(t['val'], types)}]"
     return "Any"
 
 
-def field_line(f: dict[str, Any]) -> str:
+def field_line(f: dict[str, Any], types: dict[str, str], fields: Namer) -> str:
+    """One pydantic field. Its Python name avoids keywords, pydantic's own attributes and every
+    module-level name (a field named `Field` or like a record would hide it in the class body);
+    a renamed field keeps its spec name as the alias."""
     name = f["name"]
-    py = name + "_" if keyword.iskeyword(name) or name in _MODEL_TAKEN or name.startswith("model_") else name
-    ann = _annotation(f["type"])
+    py = fields.claim(name + "_" if name.startswith("model_") else name)
+    ann = _annotation(f["type"], types)
     if "tag_value" in f:
         ann = f"Literal[{literal(f['tag_value'])}]"
     args = []
@@ -55,19 +60,36 @@ def field_line(f: dict[str, Any]) -> str:
     return f"{py}: {ann} = Field({', '.join(args)})" if args else f"{py}: {ann}"
 
 
+def type_names(ir: dict[str, Any]) -> dict[str, str]:
+    """The Python name of each enum, record and union: distinct, and none of models.py's own names."""
+    module = Namer(_MODULE_TAKEN)
+    return {t["name"]: module.claim(t["name"]) for kind in ("enums", "records", "unions") for t in ir[kind]}
+
+
+def _field_namer(types: dict[str, str]) -> Namer:
+    return Namer(_MODULE_TAKEN | _MODEL_TAKEN | set(types.values()))
+
+
 def models_source_parts(ir: dict[str, Any]) -> dict[str, Any]:
-    enums = [{"name": e["name"], "members": ", ".join(literal(m) for m in e["members"])} for e in ir["enums"]]
-    records = [{"name": r["name"], "doc": r["description"], "fields": [field_line(f) for f in r["fields"]]}
-               for r in ir["records"]]
-    tags = {v["record"]: u["tag"] for u in ir["unions"] for v in u["variants"]}
-    unions = [{"name": u["name"], "members": ", ".join(v["record"] for v in u["variants"]), "tag": u["tag"],
-               "single": len(u["variants"]) == 1} for u in ir["unions"]]
+    types = type_names(ir)
+    enums = [{"name": types[e["name"]], "members": ", ".join(literal(m) for m in e["members"])} for e in ir["enums"]]
+    records = []
+    for r in ir["records"]:
+        fields = _field_namer(types)
+        records.append({"name": types[r["name"]], "doc": r["description"],
+                        "fields": [field_line(f, types, fields) for f in r["fields"]]})
+    tags = {types[v["record"]]: u["tag"] for u in ir["unions"] for v in u["variants"]}
+    unions = [{"name": types[u["name"]], "members": ", ".join(types[v["record"]] for v in u["variants"]),
+               "tag": u["tag"], "single": len(u["variants"]) == 1} for u in ir["unions"]]
     state_fields = []
+    fields = _field_namer(types)
     for s in ir["state"]:
         if s["kind"] == "collection":
-            state_fields.append(f"{s['name']}: dict[{_annotation(s['key_type'])}, {s['record']}] = "
-                                f"Field(default_factory=dict)")
+            py = fields.claim(s["name"] + "_" if s["name"].startswith("model_") else s["name"])
+            alias = f", alias={literal(s['name'])}" if py != s["name"] else ""
+            state_fields.append(f"{py}: dict[{_annotation(s['key_type'], types)}, {types[s['record']]}] = "
+                                f"Field(default_factory=dict{alias})")
         else:
-            state_fields.append(field_line(s))
+            state_fields.append(field_line(s, types, fields))
     return {"enums": enums, "records": records, "unions": unions, "state_fields": state_fields,
             "variant_tags": tags}

@@ -12,13 +12,33 @@ from __future__ import annotations
 
 import keyword
 import re
-from typing import Any
+from typing import Any, Iterable
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _PY_TAKEN = frozenset({"rt", "db", "S", "ToolError", "Any", "len", "str", "int", "float", "bool", "list", "dict",
                        "sum", "min", "max", "any", "all", "sorted", "round", "abs", "range", "zip", "enumerate",
                        "reversed", "print", "type", "object", "id", "json", "self", "format", "iter", "next",
                        "l", "O", "I"})  # the last three are ambiguous names to linters (E741)
+
+
+class Namer:
+    """Python names for the spec names that share one Python scope.
+
+    Each spec name claims a name that is no keyword and distinct from every name the scope already
+    holds (its imports, builtins, generated names, earlier claims): renaming stays injective, so
+    two spec names never end up as one Python name, whatever the spec calls things."""
+
+    def __init__(self, taken: Iterable[str] = ()):
+        self.used: set[str] = set(taken)
+
+    def claim(self, preferred: str) -> str:
+        if not _IDENT.match(preferred):  # the grammar guarantees this; guard against a hand-edited IR
+            raise ValueError(f"not an identifier: {preferred!r}")
+        py = preferred
+        while py in self.used or keyword.iskeyword(py):
+            py += "_"
+        self.used.add(py)
+        return py
 
 
 def python_safe(name: str) -> str:
@@ -64,18 +84,37 @@ def py_type(t: dict[str, Any]) -> str:
 _SIMPLE_BUILTINS = {"len": "len", "sum": "sum", "any": "any", "all": "all", "abs": "abs", "str": "str",
                     "min": "rt.min_", "max": "rt.max_", "first": "rt.first", "int": "rt.to_int",
                     "float": "rt.to_float", "fold": "rt.fold", "split": "rt.split", "range": "rt.range_",
-                    "slice": "rt.slice_", "calc": "rt.calc", "count": "rt.count", "round": "round"}
+                    "slice": "rt.slice_", "calc": "rt.calc", "count": "rt.count", "round": "rt.round_"}
 _ARITH = {"/": "rt.div", "//": "rt.floordiv", "%": "rt.mod", "**": "rt.power"}
+
+
+def _growing(op: str, t: dict[str, Any]) -> str | None:
+    """The runtime check that bounds `a op b` of result type t, if the result can grow without
+    limit when computed again and again: strings and lists by +, ints by * (see runtime/budget.py)."""
+    k = t.get("k") if isinstance(t, dict) else None
+    if op == "+" and k in ("str", "list"):
+        return "rt.sized"
+    if op == "*" and k == "int":
+        return "rt.bounded_int"
+    return None
+
+
+def _grown(op: str, t: dict[str, Any], code: str) -> str:
+    grown = _growing(op, t)
+    return f"{grown}({code})" if grown else code
 
 
 class BodyWriter:
     """Writes one function: tracks the Python names of spec locals and temporaries."""
 
-    def __init__(self, fn_names: dict[str, str], const_names: dict[str, str]):
+    def __init__(self, fn_names: dict[str, str], const_names: dict[str, str], module_names: Iterable[str] = ()):
         self.fn_names = fn_names
         self.const_names = const_names
         self.scopes: list[dict[str, str]] = [{}]
-        self.used: set[str] = set()
+        # a local never takes the name of a module-level function or constant (it would hide it),
+        # nor of the generated locals `db` and `S`
+        self.reserved = frozenset({"db", "S", *module_names})
+        self.used: set[str] = set(self.reserved)
         self.temp = 0
         self.lines: list[str] = []
 
@@ -88,6 +127,16 @@ class BodyWriter:
             n += 1
             py = f"{base}_{n}"
         self.used.add(py)
+        self.scopes[-1][name] = py
+        return py
+
+    def comprehension_var(self, name: str, taken: set[str]) -> str:
+        """A comprehension variable lives in the comprehension's own Python scope, so it may reuse a
+        name another comprehension used, but must not hide a local, function or constant it reads."""
+        visible = taken | {v for scope in self.scopes for v in scope.values()}
+        py = python_safe(name)
+        while py in self.reserved or py in visible:
+            py += "_"
         self.scopes[-1][name] = py
         return py
 
@@ -136,7 +185,7 @@ class BodyWriter:
             self.scopes.append({})
             v1 = self.bind(s["var"])
             head = v1 if s["var2"] is None else f"{v1}, {self.bind(s['var2'])}"
-            self.emit(ind, f"for {head} in {it}:")
+            self.emit(ind, f"for {head} in rt.steps({it}):")  # each iteration spends the call's step budget
             self.block(s["body"], ind + 1)
             self.scopes.pop()
         elif kind == "require":
@@ -166,7 +215,8 @@ class BodyWriter:
         value = self.expr(s["value"])
         if place["p"] == "local":
             py = self.name(place["name"])
-            self.emit(ind, f"{py} = {value}" if op == "=" else f"{py} = {py} {op[0]} {value}")
+            grown = _grown(op[0], s["value"]["t"], f"{py} {op[0]} {value}")
+            self.emit(ind, f"{py} = {value}" if op == "=" else f"{py} = {grown}")
             return
         if place["p"] == "state":
             obj, key = "S", literal(place["name"])
@@ -185,7 +235,7 @@ class BodyWriter:
             t = self.new_temp()
             self.emit(ind, f"{t} = {key}")
             key = t
-        self.emit(ind, f"db.set({obj}, {key}, {obj}[{key}] {op[0]} {value})")
+        self.emit(ind, f"db.set({obj}, {key}, {_grown(op[0], s['value']['t'], f'{obj}[{key}] {op[0]} {value}')})")
 
     # ---- expressions
     def iterable(self, it: dict[str, Any], kind: str, two: bool) -> str:
@@ -231,11 +281,15 @@ class BodyWriter:
                     parts.append(f"str({self.expr(p['x'])})")
             if not parts:
                 return "''"
-            return parts[0] if len(parts) == 1 else "(" + " + ".join(parts) + ")"
+            # rt.sized: a string built from values may grow each time round a loop; bound it
+            return parts[0] if len(parts) == 1 else "rt.sized(" + " + ".join(parts) + ")"
         if k == "bin":
             a, b, op = self.expr(e["l"]), self.expr(e["r"]), e["op"]
             if op in _ARITH:
                 return f"{_ARITH[op]}({a}, {b})"
+            grown = _growing(op, e["t"])
+            if grown:
+                return f"{grown}({a} {op} {b})"
             if op in ("==", "!=") and "None" in (a, b):  # `x == None` is a lint error; `is` means the same on JSON
                 return f"({a} {'is' if op == '==' else 'is not'} {b})"
             return f"({a} {op} {b})"
@@ -257,18 +311,15 @@ class BodyWriter:
             it = self.iterable(e["iter"], e["kind"], e["var2"] is not None)
             self.scopes.append({})
             # comprehension variables live in the comprehension's own Python scope
-            v1 = python_safe(e["var"])
-            self.scopes[-1][e["var"]] = v1
+            v1 = self.comprehension_var(e["var"], set())
             head = v1
             if e["var2"] is not None:
-                v2 = python_safe(e["var2"])
-                self.scopes[-1][e["var2"]] = v2
-                head = f"{v1}, {v2}"
+                head = f"{v1}, {self.comprehension_var(e['var2'], {v1})}"
             cond = f" if {self.expr(e['cond'])}" if e["cond"] is not None else ""
             if k == "listcomp":
-                out = f"[{self.expr(e['elt'])} for {head} in {it}{cond}]"
+                out = f"[{self.expr(e['elt'])} for {head} in rt.steps({it}){cond}]"
             else:
-                out = f"{{{self.expr(e['key'])}: {self.expr(e['value'])} for {head} in {it}{cond}}}"
+                out = f"{{{self.expr(e['key'])}: {self.expr(e['value'])} for {head} in rt.steps({it}){cond}}}"
             self.scopes.pop()
             return out
         if k == "fcall":
@@ -315,9 +366,9 @@ class BodyWriter:
         if fn in ("startswith", "endswith"):
             return f"{args[0]}.{fn}({args[1]})"
         if fn == "replace":
-            return f"{args[0]}.replace({args[1]}, {args[2]})"
+            return f"rt.replace({args[0]}, {args[1]}, {args[2]})"
         if fn == "join":
-            return f"{args[1]}.join({args[0]})"
+            return f"rt.join({args[1]}, {args[0]})"
         if fn == "to_json":
             return f"rt.to_json({args[0]}, sort_keys={kw.get('sort_keys', 'False')})"
         if fn == "now":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import keyword
 import pprint
 from functools import lru_cache
 from pathlib import Path
@@ -13,17 +14,20 @@ import jinja2
 from envdsl import ir as IR
 from envdsl.codegen.models import models_source_parts
 from envdsl.codegen.openai_schema import tool_schemas
-from envdsl.codegen.pybody import BodyWriter, literal, py_type, python_safe
+from envdsl.codegen.pybody import _PY_TAKEN, BodyWriter, Namer, literal, py_type
 
 TEMPLATES = Path(__file__).with_name("templates")
 
 
 def _docstring(text: str) -> str:
-    """Spec text made safe inside a triple-quoted docstring."""
+    """Spec text (or a file name) made safe inside a triple-quoted docstring: backslashes and
+    triple quotes escaped, and every character Python source cannot hold as itself (NUL, lone
+    surrogates, carriage returns, other control characters) written as an escape."""
     text = (text or "").replace("\\", "\\\\").replace('"""', '\\"\\"\\"').strip()
     if text.endswith('"'):
         text += " "
-    return text
+    return "".join(ch if ch == "\n" or (ch.isprintable() and not "\ud800" <= ch <= "\udfff")
+                   else ascii(ch)[1:-1] for ch in text)
 
 
 @lru_cache(maxsize=1)
@@ -67,15 +71,22 @@ def class_name(domain: str) -> str:
 
 def render_package(ir: dict[str, Any], seed: Any, source: str, package: str) -> dict[str, bytes]:
     domain = ir["domain"]["name"]
-    fn_names = {f["name"]: python_safe(f["name"]) for f in ir["functions"] + ir["tools"]}
-    const_names = {c["name"]: "C_" + c["name"] for c in ir["consts"]}
+    # tools.py is one Python scope: functions, invariants and constants claim distinct names there
+    module = Namer(_PY_TAKEN | set(keyword.softkwlist) | {"Db", "annotations"})
+    fn_names = {f["name"]: module.claim(f["name"]) for f in ir["functions"] + ir["tools"]}
+    invariant_names = [module.claim(f"invariant_{i}") for i in range(1, len(ir["invariants"]) + 1)]
+    const_names = {c["name"]: module.claim("C_" + c["name"]) for c in ir["consts"]}
+    module_names = set(module.used)
     functions = []
+    param_names: dict[str, dict[str, str]] = {}  # tool -> spec parameter -> Python parameter
     for kind, items in (("fn", ir["functions"]), ("tool", ir["tools"])):
         for f in items:
-            w = BodyWriter(fn_names, const_names)
+            w = BodyWriter(fn_names, const_names, module_names)
             params = []
             for p in f["params"]:
-                params.append(f"{w.bind(p['name'])}: {py_type(p['type'])}")
+                py = w.bind(p["name"])
+                param_names.setdefault(f["name"], {})[p["name"]] = py
+                params.append(f"{py}: {py_type(p['type'])}")
             w.block(f["body"], 0)
             body = w.lines
             uses_state = any("S[" in ln or "(S," in ln for ln in body)
@@ -85,20 +96,20 @@ def render_package(ir: dict[str, Any], seed: Any, source: str, package: str) -> 
                               "doc": f["description"] or f"{kind} {f['name']}", "line": f["line"],
                               "kind": f"{tool_effect(f)} tool" if kind == "tool" else "helper fn", "body": body})
     invariants = []
-    for i, inv in enumerate(ir["invariants"], 1):
-        w = BodyWriter(fn_names, const_names)
+    for inv, inv_py in zip(ir["invariants"], invariant_names, strict=True):
+        w = BodyWriter(fn_names, const_names, module_names)
         code = w.expr(inv["expr"])
         body = (["S = db.data"] if "S[" in code else []) + [f"return bool({code})"]
-        functions.append({"py": f"invariant_{i}", "signature": "db: Db", "doc": inv["description"],
+        functions.append({"py": inv_py, "signature": "db: Db", "doc": inv["description"],
                           "line": inv.get("line", 0), "kind": "invariant", "body": body})
-        invariants.append({"description": inv["description"], "py": f"invariant_{i}"})
+        invariants.append({"description": inv["description"], "py": inv_py})
     consts = [{"py": const_names[c["name"]], "type": py_type(c["type"]), "value": literal(c["value"])}
               for c in ir["consts"]]
     schemas = tool_schemas(ir)
     tables = runtime_tables(ir)
     tools = []
     for t in ir["tools"]:
-        tool_params = [{"name": p["name"], "py": python_safe(p["name"]), "type": p["type"],
+        tool_params = [{"name": p["name"], "py": param_names[t["name"]][p["name"]], "type": p["type"],
                         "constraints": p.get("constraints", {}),
                         **({"default": p["default"]} if "default" in p else {})}
                        for p in t["params"]]

@@ -14,6 +14,7 @@ from envdsl import ir as T
 from envdsl.lang import ast as A
 from envdsl.lang.builtins import BUILTINS, BuiltinCtx
 from envdsl.lang.diagnostics import DiagnosticBag, Span
+from envdsl.lang.regex_safety import backtracking_problem
 
 RESERVED = frozenset({"true", "false", "null", "and", "or", "not", "in", "is", "if", "then", "else", "elif",
                       "for", "let", "fail", "require", "return", "insert", "delete", "append", "remove",
@@ -280,6 +281,10 @@ class Checker:
                     re.compile(vals[0])
                 except re.error as e:
                     self.err("E0211", f"@pattern is not a valid regular expression: {e}", a.args[0].span)
+                else:
+                    slow = backtracking_problem(vals[0])
+                    if slow:
+                        self.err("E0705", f"@pattern may take exponential time on some inputs: {slow}", a.args[0].span)
                 out["pattern"] = vals[0]
             elif a.name in ("one_of", "examples") and vals:
                 for x, v in zip(a.args, vals):
@@ -966,6 +971,8 @@ class Checker:
         if base["k"] == "any":
             return T.ANY
         if base["k"] == "record":
+            if base["name"] not in self.record_fields:  # a union variant naming a missing record: reported (E0214)
+                return T.ANY
             f = next((f for f in self.record_fields[base["name"]] if f["name"] == name), None)
             if f is None:
                 self.err("E0306", f"record {base['name']} has no field '{name}'", span,

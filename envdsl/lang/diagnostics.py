@@ -21,6 +21,7 @@ class Code:
 
 # E01xx: syntax and lexical. E02xx: names and declarations. E03xx: types.
 # E04xx: effects, control flow and termination. E05xx: seed data. E06xx: tools and files.
+# E07xx: limits and safety (untrusted input: paths outside the spec, nesting, sizes, backtracking).
 _CODES = [
     Code("E0101", "syntax error", None),
     Code("E0102", "unexpected character", None),
@@ -79,6 +80,11 @@ _CODES = [
     Code("E0605", "generated code is stale", "run envdsl compile without --check to regenerate"),
     Code("E0606", "invalid generator", None),
     Code("E0607", "file is not UTF-8 text", None),
+    Code("E0701", "file outside the spec's folder", "keep seed and policy files in the spec's folder or below it"),
+    Code("E0702", "nested too deeply", "flatten the expression or data: split it with let, or into helper functions"),
+    Code("E0703", "text that is not Unicode", "a lone UTF-16 surrogate (\\ud800-\\udfff) cannot be written as UTF-8"),
+    Code("E0704", "input too large", None),
+    Code("E0705", "pattern may take exponential time", "do not repeat a group that itself repeats, such as (a+)+ or (a|a)*"),
 ]
 
 REGISTRY: dict[str, Code] = {c.code: c for c in _CODES}

@@ -11,11 +11,12 @@ import re
 from pathlib import Path
 from typing import Any
 
-from lark import Lark, Token, Transformer, v_args
+from lark import Lark, Token, Transformer, Tree, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
 
 from envdsl.lang import ast as A
 from envdsl.lang.diagnostics import DiagnosticBag, Span
+from envdsl.lang.limits import MAX_SPEC_BYTES, MAX_TREE_DEPTH, lone_surrogate
 
 _GRAMMAR = Path(__file__).with_name("grammar.lark")
 
@@ -85,7 +86,22 @@ def decode_string(tok: Token) -> str:
         col = (tok.column or 1) + 1 + i
         raise SpecSyntaxError("E0104", f"invalid escape sequence '\\{nxt}' in string",
                               Span(tok.line or 1, col, tok.line or 1, col + 2))
-    return "".join(out)
+    text = "".join(out)
+    if lone_surrogate(text) >= 0:
+        text = _join_surrogate_pairs(text, tok)
+    return text
+
+
+def _join_surrogate_pairs(text: str, tok: Token) -> str:
+    """`\\ud83d\\ude00` is one character written as a UTF-16 pair: join such pairs; a surrogate
+    without its partner is not text (it cannot be written as UTF-8) and is refused."""
+    try:
+        return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le")
+    except UnicodeDecodeError:
+        line, col = tok.line or 1, tok.column or 1
+        raise SpecSyntaxError("E0703", "a \\u escape here is half of a UTF-16 surrogate pair without its other half",
+                              Span(line, col, line, col + 1),
+                              "write the character itself, or both halves of the pair") from None
 
 
 def _dedent_long(text: str) -> str:
@@ -173,6 +189,7 @@ class _ToAst(Transformer):  # type: ignore[type-arg]
                 except UnexpectedInput as e:
                     raise SpecSyntaxError("E0105", "invalid expression in f-string",
                                           Span(line, e.column, line, e.column + 1)) from None
+                _check_depth(tree)
                 expr = _ToAst(self.file, self.source).transform(tree)
                 parts.append((expr, spec))
                 i = j + 1
@@ -255,7 +272,7 @@ class _ToAst(Transformer):  # type: ignore[type-arg]
         return A.InvariantDecl(_span_of(meta), str(desc.value), expr)
 
     def gen_entry(self, meta: Any, name: Token, lo: Token, hi: Token) -> tuple[str, int, int, Span]:
-        return (str(name), int(lo), int(hi), _span_of(meta))
+        return (str(name), _int_of(lo), _int_of(hi), _span_of(meta))
 
     def generator_decl(self, meta: Any, *entries: Any) -> A.GeneratorDecl:
         return A.GeneratorDecl(_span_of(meta), list(entries))
@@ -409,7 +426,7 @@ class _ToAst(Transformer):  # type: ignore[type-arg]
         return (str(name), value, _tok_span(name))
 
     def int_lit(self, meta: Any, tok: Token) -> A.Lit:
-        return A.Lit(_tok_span(tok), int(str(tok)))
+        return A.Lit(_tok_span(tok), _int_of(tok))
 
     def float_lit(self, meta: Any, tok: Token) -> A.Lit:
         value = float(str(tok))
@@ -472,6 +489,10 @@ def parse_source(source: str, file: str, bag: DiagnosticBag) -> A.Module | None:
     LALR parsing stops at the first error, so after a failure each top-level declaration is
     parsed on its own to report the first error of every broken declaration, not only the first
     of the file. Their positions stay exact: each piece is padded with the lines before it."""
+    if len(source) > MAX_SPEC_BYTES:
+        bag.error("E0704", f"the spec is {len(source)} characters long; the limit is {MAX_SPEC_BYTES}", file,
+                  Span(1, 1, 1, 2), "split the domain, or move data into a seed file")
+        return None
     bag.add_source(file, source)
     whole = DiagnosticBag()
     module = _parse_once(source, file, whole)
@@ -526,6 +547,41 @@ def _keyword_as_name(e: UnexpectedInput) -> bool:
     return True
 
 
+def _int_of(tok: Token) -> int:
+    """An integer literal, at most 64-bit like the JSON consumers of generated tools. Checked on the
+    text, so a 5,000-digit literal costs nothing (int() of it would raise past 4,300 digits)."""
+    digits = str(tok).lstrip("0") or "0"
+    if len(digits) > 19 or int(digits) >= 2 ** 63:
+        raise SpecSyntaxError("E0106", f"integer {digits[:20]}{'...' if len(digits) > 20 else ''} is out of range "
+                              "(at most 9223372036854775807)", _tok_span(tok))
+    return int(digits)
+
+
+def _check_depth(tree: Tree) -> None:
+    """Refuse a parse tree nested deeper than MAX_TREE_DEPTH (measured without recursion), before
+    any recursive pass sees it: `1 + 1 + ... + 1` or blocks nested hundreds deep would otherwise
+    exhaust Python's stack in the transformer, the checker or the code generator."""
+    stack: list[tuple[Any, int]] = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if not isinstance(node, Tree):
+            continue
+        if depth > MAX_TREE_DEPTH:
+            line, col = _first_position(node)
+            raise SpecSyntaxError("E0702", f"the spec nests deeper than {MAX_TREE_DEPTH} levels here",
+                                  Span(line, col, line, col + 1))
+        stack.extend((c, depth + 1) for c in node.children)
+
+
+def _first_position(node: Tree) -> tuple[int, int]:
+    meta = node.meta
+    if not meta.empty:
+        return meta.line, meta.column
+    for tok in node.scan_values(lambda v: isinstance(v, Token)):
+        return tok.line or 1, tok.column or 1
+    return 1, 1
+
+
 def _parse_once(source: str, file: str, bag: DiagnosticBag) -> A.Module | None:
     """One parse of the whole text: a module, or None with the first syntax error recorded."""
     comments: list[tuple[int, int, str]] = []
@@ -533,6 +589,7 @@ def _parse_once(source: str, file: str, bag: DiagnosticBag) -> A.Module | None:
         parser = _lark()
         _COMMENT_SINK.clear()
         tree = parser.parse(source, start="start", on_error=_keyword_as_name)
+        _check_depth(tree)
         comments = [(t.line or 1, t.column or 1, str(t)) for t in _COMMENT_SINK]
         _COMMENT_SINK.clear()
         decls = _ToAst(file, source).transform(tree)

@@ -69,10 +69,11 @@ class Targets:
         self._load(out / compiled.domain, spec.as_posix())
 
     def _load(self, package: Path, source: str) -> None:
-        from envdsl.runtime.loader import load_environment_class
+        from envdsl.runtime.loader import import_every_module, load_environment_class
 
         try:
             env_cls = load_environment_class(package)
+            import_every_module(env_cls)  # models.py too: every generated module must import
             self.domains.append(Domain(env_cls.DOMAIN, env_cls, source))
         except Exception as e:  # noqa: BLE001
             self._fail(package.name, source, f"the package does not load: {type(e).__name__}: {e}")

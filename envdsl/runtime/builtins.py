@@ -11,9 +11,14 @@ import ast as _pyast
 import json
 import math
 import operator
+import re
 import unicodedata
 from typing import Any, Callable
 
+from envdsl.runtime.budget import bounded_int as bounded_int  # `*` on ints: squaring in a loop grows forever
+from envdsl.runtime.budget import check_size
+from envdsl.runtime.budget import sized as sized  # generated code calls rt.sized and rt.steps
+from envdsl.runtime.budget import steps as steps
 from envdsl.runtime.errors import ToolError
 
 MAX_RANGE = 100_000
@@ -47,7 +52,7 @@ def power(a: Any, b: Any) -> Any:
         raise ToolError(str(e)) from None
     if isinstance(result, complex):
         raise ToolError("power of a negative number is not a real number")
-    return result
+    return bounded_int(result)
 
 
 def lookup(container: Any, key: Any, message: str) -> Any:
@@ -127,6 +132,8 @@ def to_float(x: Any) -> float:
 
 
 def fmt(x: Any, spec: str) -> str:
+    if any(len(n) > 4 for n in re.findall(r"[0-9]+", spec)):  # a width or precision of 10,000 or more
+        raise ToolError(f"format ':{spec}' asks for too wide a result")
     try:
         return format(x, spec)
     except (ValueError, TypeError):
@@ -220,3 +227,26 @@ def _calc_node(node: _pyast.AST) -> Any:
     if isinstance(node, _pyast.UnaryOp) and type(node.op) in _UN:
         return _UN[type(node.op)](_calc_node(node.operand))
     raise ToolError("only numbers, + - * / and parentheses are allowed")
+
+
+# ---- bounded versions of operations whose result can grow without limit (see runtime/budget.py)
+
+
+def join(sep: str, xs: list[str]) -> str:
+    check_size(sum(len(x) for x in xs) + len(sep) * max(len(xs) - 1, 0))
+    return sized(sep.join(xs))
+
+
+def replace(s: str, old: str, new: str) -> str:
+    count = s.count(old) if old else len(s) + 1
+    check_size(len(s) + count * (len(new) - len(old)))
+    return sized(s.replace(old, new))
+
+
+def round_(x: Any, *digits: Any) -> Any:
+    """Python's round, with infinities and NaN (which have no int) reported as a tool error."""
+    try:
+        return round(x, *digits)
+    except (OverflowError, ValueError) as e:
+        raise ToolError(f"cannot round {x!r}: {e}") from None
+

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, ClassVar
 
+from envdsl.runtime import budget
 from envdsl.runtime.errors import ToolError
 from envdsl.runtime.store import Db, clone
 from envdsl.runtime.validate import Schema, constraint_errors, kind_of
@@ -212,6 +213,18 @@ class Environment:
         self._base_is_seed = state is None and seed is None
 
     def call(self, name: str, arguments: Any = None) -> ToolResult:
+        """Run one tool call. Never raises: whatever the arguments (any size or depth), the answer
+        is a ToolResult, and a call that fails leaves the state as it was."""
+        mark = self.db.mark()
+        try:
+            return self._call(name, arguments)
+        except Exception as e:  # noqa: BLE001 - e.g. RecursionError on 100,000-deep arguments, ValueError
+            # from an int of more than 4,300 digits: report the kind of failure, never the value
+            self.db.rollback(mark)
+            return ToolResult(False, "Error: the call could not be processed: its arguments or result are too large "
+                                     f"or too deeply nested ({type(e).__name__})")
+
+    def _call(self, name: str, arguments: Any = None) -> ToolResult:
         spec = self.TOOLS.get(name) if isinstance(name, str) else None
         if spec is None:
             return ToolResult(False, f"Error: unknown tool {name!r}; tools: {', '.join(self.TOOLS)}")
@@ -220,6 +233,7 @@ class Environment:
             return ToolResult(False, "Error: " + kwargs)
         db = self.db
         mark = db.mark()
+        metering = budget.start()  # the call's step budget (runtime/budget.py): runaway loops fail, rolled back
         try:
             value = spec.fn(db, **kwargs)
         except ToolError as e:
@@ -228,6 +242,8 @@ class Environment:
         except Exception as e:  # a broken tool: report it, keep the state, never crash the caller
             db.rollback(mark)
             return ToolResult(False, f"Error: internal error in tool {name}: {type(e).__name__}: {e}", True)
+        finally:
+            budget.stop(metering)
         if isinstance(value, str):
             return ToolResult(True, value)
         try:

@@ -35,3 +35,15 @@ def load_environment_class(where: str | Path) -> Any:
     else:
         module = importlib.import_module(str(where))
     return module.ENVIRONMENT
+
+
+def import_every_module(env_cls: Any) -> list[str]:
+    """Import every module of the package an environment class came from, models.py included
+    (loading the environment imports only environment.py and tools.py): a gate that calls this
+    finds a package that does not import before anyone else does. Returns the module names."""
+    package = env_cls.__module__.rsplit(".", 1)[0]
+    folders = getattr(sys.modules[package], "__path__", [])
+    names = sorted({p.stem for folder in folders for p in Path(folder).glob("*.py") if p.stem != "__init__"})
+    for stem in names:
+        importlib.import_module(f"{package}.{stem}")
+    return [f"{package}.{stem}" for stem in names]

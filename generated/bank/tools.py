@@ -23,7 +23,7 @@ def find_customer(db: Db, customer_id: str) -> Any:
     From specs/bank/bank.env:118 (helper fn).
     """
     S = db.data
-    return rt.lookup(S['customers'], customer_id, ('Customer ' + customer_id + ' not found'))
+    return rt.lookup(S['customers'], customer_id, rt.sized('Customer ' + customer_id + ' not found'))
 
 
 def find_account(db: Db, account_id: str) -> Any:
@@ -32,7 +32,7 @@ def find_account(db: Db, account_id: str) -> Any:
     From specs/bank/bank.env:122 (helper fn).
     """
     S = db.data
-    return rt.lookup(S['accounts'], account_id, ('Account ' + account_id + ' not found'))
+    return rt.lookup(S['accounts'], account_id, rt.sized('Account ' + account_id + ' not found'))
 
 
 def sending_account(db: Db, account_id: str, amount: float) -> Any:
@@ -42,9 +42,9 @@ def sending_account(db: Db, account_id: str, amount: float) -> Any:
     """
     acct: Any = find_account(db, account_id)
     if not (acct['status'] == 'open'):
-        raise ToolError(('Account ' + account_id + ' is ' + str(acct['status']) + ' and cannot send money'))
+        raise ToolError(rt.sized('Account ' + account_id + ' is ' + str(acct['status']) + ' and cannot send money'))
     if not (amount <= acct['balance']):
-        raise ToolError(('Insufficient funds: ' + account_id + ' has ' + rt.fmt(acct['balance'], '.2f') + ' ' + acct['currency'] + ', needs ' + rt.fmt(amount, '.2f')))
+        raise ToolError(rt.sized('Insufficient funds: ' + account_id + ' has ' + rt.fmt(acct['balance'], '.2f') + ' ' + acct['currency'] + ', needs ' + rt.fmt(amount, '.2f')))
     return acct
 
 
@@ -55,7 +55,7 @@ def paid_out_today(db: Db, account_id: str) -> Any:
     """
     S = db.data
     day: str = rt.slice_(db.clock, 0, 10)
-    return sum([t['amount'] for t in S['transfers'].values() if ((((t['from_account'] == account_id) and (t['destination']['kind'] == 'payee')) and (t['status'] != 'cancelled')) and t['created_at'].startswith(day))])
+    return sum([t['amount'] for t in rt.steps(S['transfers'].values()) if ((((t['from_account'] == account_id) and (t['destination']['kind'] == 'payee')) and (t['status'] != 'cancelled')) and t['created_at'].startswith(day))])
 
 
 def find_customer_by_email(db: Db, email: str) -> Any:
@@ -64,9 +64,9 @@ def find_customer_by_email(db: Db, email: str) -> Any:
     From specs/bank/bank.env:138 (read tool).
     """
     S = db.data
-    matches: Any = [c for c in S['customers'].values() if (c['email'].lower() == email.strip().lower())]
+    matches: Any = [c for c in rt.steps(S['customers'].values()) if (c['email'].lower() == email.strip().lower())]
     if not (len(matches) > 0):
-        raise ToolError(('No customer with email ' + email))
+        raise ToolError(rt.sized('No customer with email ' + email))
     return matches[0]
 
 
@@ -93,8 +93,8 @@ def list_payees(db: Db, customer_id: str) -> Any:
     """
     S = db.data
     if (customer_id not in S['customers']):
-        raise ToolError(('Customer ' + customer_id + ' not found'))
-    return [p for p in S['payees'].values() if (p['customer_id'] == customer_id)]
+        raise ToolError(rt.sized('Customer ' + customer_id + ' not found'))
+    return [p for p in rt.steps(S['payees'].values()) if (p['customer_id'] == customer_id)]
 
 
 def list_transfers(db: Db, account_id: str, status: str | None) -> Any:
@@ -104,8 +104,8 @@ def list_transfers(db: Db, account_id: str, status: str | None) -> Any:
     """
     S = db.data
     if (account_id not in S['accounts']):
-        raise ToolError(('Account ' + account_id + ' not found'))
-    mine: Any = [t for t in S['transfers'].values() if ((t['from_account'] == account_id) and ((status is None) or (t['status'] == status)))]
+        raise ToolError(rt.sized('Account ' + account_id + ' not found'))
+    mine: Any = [t for t in rt.steps(S['transfers'].values()) if ((t['from_account'] == account_id) and ((status is None) or (t['status'] == status)))]
     return rt.sort_by(mine, 'transfer_id', reverse=True)
 
 
@@ -116,8 +116,8 @@ def list_cards(db: Db, account_id: str) -> Any:
     """
     S = db.data
     if (account_id not in S['accounts']):
-        raise ToolError(('Account ' + account_id + ' not found'))
-    return [c for c in S['cards'].values() if (c['account_id'] == account_id)]
+        raise ToolError(rt.sized('Account ' + account_id + ' not found'))
+    return [c for c in rt.steps(S['cards'].values()) if (c['account_id'] == account_id)]
 
 
 def transfer_between_accounts(db: Db, from_account: str, to_account: str, amount: float, memo: str | None) -> Any:
@@ -131,11 +131,11 @@ def transfer_between_accounts(db: Db, from_account: str, to_account: str, amount
     src: Any = sending_account(db, from_account, amount)
     dst: Any = find_account(db, to_account)
     if not (dst['status'] == 'open'):
-        raise ToolError(('Account ' + to_account + ' is ' + str(dst['status']) + ' and cannot receive money'))
+        raise ToolError(rt.sized('Account ' + to_account + ' is ' + str(dst['status']) + ' and cannot receive money'))
     if not (src['currency'] == dst['currency']):
-        raise ToolError(('Currency mismatch: ' + src['currency'] + ' to ' + dst['currency']))
-    db.set(src, 'balance', round((src['balance'] - amount), 2))
-    db.set(dst, 'balance', round((dst['balance'] + amount), 2))
+        raise ToolError(rt.sized('Currency mismatch: ' + src['currency'] + ' to ' + dst['currency']))
+    db.set(src, 'balance', rt.round_((src['balance'] - amount), 2))
+    db.set(dst, 'balance', rt.round_((dst['balance'] + amount), 2))
     id_: str = rt.new_id(S['transfers'], 'tr_', 4)
     t: Any = {'transfer_id': id_, 'from_account': from_account, 'destination': {'kind': 'account', 'account_id': to_account}, 'amount': amount, 'fee': 0.0, 'memo': memo, 'status': 'completed', 'created_at': db.clock}
     db.insert(S['transfers'], id_, t)
@@ -148,14 +148,14 @@ def pay_payee(db: Db, from_account: str, payee_id: str, amount: float, memo: str
     From specs/bank/bank.env:206 (write tool).
     """
     S = db.data
-    payee: Any = rt.lookup(S['payees'], payee_id, ('Payee ' + payee_id + ' not found'))
+    payee: Any = rt.lookup(S['payees'], payee_id, rt.sized('Payee ' + payee_id + ' not found'))
     src: Any = sending_account(db, from_account, (amount + C_EXTERNAL_FEE))
     if not (payee['customer_id'] == src['customer_id']):
-        raise ToolError(('Payee ' + payee_id + ' does not belong to the owner of ' + from_account))
+        raise ToolError(rt.sized('Payee ' + payee_id + ' does not belong to the owner of ' + from_account))
     used: float = paid_out_today(db, from_account)
     if not ((used + amount) <= src['daily_limit']):
-        raise ToolError(('Daily limit exceeded: ' + rt.fmt(used, '.2f') + ' of ' + rt.fmt(src['daily_limit'], '.2f') + ' already used today'))
-    db.set(src, 'balance', round(((src['balance'] - amount) - C_EXTERNAL_FEE), 2))
+        raise ToolError(rt.sized('Daily limit exceeded: ' + rt.fmt(used, '.2f') + ' of ' + rt.fmt(src['daily_limit'], '.2f') + ' already used today'))
+    db.set(src, 'balance', rt.round_(((src['balance'] - amount) - C_EXTERNAL_FEE), 2))
     id_: str = rt.new_id(S['transfers'], 'tr_', 4)
     t: Any = {'transfer_id': id_, 'from_account': from_account, 'destination': {'kind': 'payee', 'payee_id': payee_id}, 'amount': amount, 'fee': C_EXTERNAL_FEE, 'memo': memo, 'status': 'pending', 'created_at': db.clock}
     db.insert(S['transfers'], id_, t)
@@ -168,10 +168,10 @@ def cancel_transfer(db: Db, transfer_id: str) -> Any:
     From specs/bank/bank.env:226 (write tool).
     """
     S = db.data
-    t: Any = rt.lookup(S['transfers'], transfer_id, ('Transfer ' + transfer_id + ' not found'))
+    t: Any = rt.lookup(S['transfers'], transfer_id, rt.sized('Transfer ' + transfer_id + ' not found'))
     if not (t['status'] == 'pending'):
-        raise ToolError(('Transfer ' + transfer_id + ' is ' + str(t['status']) + '; only pending payments can be cancelled'))
-    db.set(S['accounts'][t['from_account']], 'balance', round(((S['accounts'][t['from_account']]['balance'] + t['amount']) + t['fee']), 2))
+        raise ToolError(rt.sized('Transfer ' + transfer_id + ' is ' + str(t['status']) + '; only pending payments can be cancelled'))
+    db.set(S['accounts'][t['from_account']], 'balance', rt.round_(((S['accounts'][t['from_account']]['balance'] + t['amount']) + t['fee']), 2))
     db.set(t, 'status', 'cancelled')
     return t
 
@@ -183,11 +183,11 @@ def add_payee(db: Db, customer_id: str, nickname: str, iban: str) -> Any:
     """
     S = db.data
     if (customer_id not in S['customers']):
-        raise ToolError(('Customer ' + customer_id + ' not found'))
-    clean: str = iban.replace(' ', '').upper()
-    for p in S['payees'].values():
+        raise ToolError(rt.sized('Customer ' + customer_id + ' not found'))
+    clean: str = rt.replace(iban, ' ', '').upper()
+    for p in rt.steps(S['payees'].values()):
         if ((p['customer_id'] == customer_id) and (p['iban'] == clean)):
-            raise ToolError(("This IBAN is already saved as '" + p['nickname'] + "' (" + p['payee_id'] + ')'))
+            raise ToolError(rt.sized("This IBAN is already saved as '" + p['nickname'] + "' (" + p['payee_id'] + ')'))
     id_: str = rt.new_id(S['payees'], 'p', 3)
     p_2: Any = {'payee_id': id_, 'customer_id': customer_id, 'nickname': nickname, 'iban': clean}
     db.insert(S['payees'], id_, p_2)
@@ -200,17 +200,17 @@ def remove_payee(db: Db, payee_id: str) -> Any:
     From specs/bank/bank.env:256 (write tool).
     """
     S = db.data
-    p: Any = rt.lookup(S['payees'], payee_id, ('Payee ' + payee_id + ' not found'))
+    p: Any = rt.lookup(S['payees'], payee_id, rt.sized('Payee ' + payee_id + ' not found'))
     on_record: Any = []
-    for t in list(S['transfers'].values()):
+    for t in rt.steps(list(S['transfers'].values())):
         d: Any = t['destination']
         if (d['kind'] == 'payee'):
             if (d['payee_id'] == payee_id):
                 db.append(on_record, t['transfer_id'])
     if not (len(on_record) == 0):
-        raise ToolError(('Payee ' + payee_id + ' has payments on record: ' + ', '.join(on_record)))
+        raise ToolError(rt.sized('Payee ' + payee_id + ' has payments on record: ' + rt.join(', ', on_record)))
     db.delete(S['payees'], payee_id)
-    return ("Payee '" + p['nickname'] + "' removed")
+    return rt.sized("Payee '" + p['nickname'] + "' removed")
 
 
 def set_account_frozen(db: Db, account_id: str, frozen: bool) -> Any:
@@ -220,10 +220,10 @@ def set_account_frozen(db: Db, account_id: str, frozen: bool) -> Any:
     """
     acct: Any = find_account(db, account_id)
     if not (acct['status'] != 'closed'):
-        raise ToolError(('Account ' + account_id + ' is closed'))
+        raise ToolError(rt.sized('Account ' + account_id + ' is closed'))
     target: str = ('frozen' if frozen else 'open')
     if not (acct['status'] != target):
-        raise ToolError(('Account ' + account_id + ' is already ' + str(acct['status'])))
+        raise ToolError(rt.sized('Account ' + account_id + ' is already ' + str(acct['status'])))
     if frozen:
         db.set(acct, 'status', 'frozen')
     else:
@@ -237,12 +237,12 @@ def report_card_lost(db: Db, card_id: str) -> Any:
     From specs/bank/bank.env:293 (write tool).
     """
     S = db.data
-    card: Any = rt.lookup(S['cards'], card_id, ('Card ' + card_id + ' not found'))
+    card: Any = rt.lookup(S['cards'], card_id, rt.sized('Card ' + card_id + ' not found'))
     if not (card['status'] == 'active'):
-        raise ToolError(('Card ' + card_id + ' is already blocked'))
+        raise ToolError(rt.sized('Card ' + card_id + ' is already blocked'))
     db.set(card, 'status', 'blocked')
     id_: str = rt.new_id(S['cards'], 'card_', 4)
-    digits: str = rt.slice_(str((1000 + rt.mod((len(S['cards']) * 37), 9000))), 0, 4)
+    digits: str = rt.slice_(str((1000 + rt.mod(rt.bounded_int(len(S['cards']) * 37), 9000))), 0, 4)
     replacement: Any = {'card_id': id_, 'account_id': card['account_id'], 'last4': digits, 'status': 'active'}
     db.insert(S['cards'], id_, replacement)
     return replacement
@@ -264,7 +264,7 @@ def invariant_1(db: Db) -> Any:
     From specs/bank/bank.env:107 (invariant).
     """
     S = db.data
-    return bool(all([(a['balance'] >= 0) for a in S['accounts'].values()]))
+    return bool(all([(a['balance'] >= 0) for a in rt.steps(S['accounts'].values())]))
 
 
 def invariant_2(db: Db) -> Any:
@@ -273,4 +273,4 @@ def invariant_2(db: Db) -> Any:
     From specs/bank/bank.env:108 (invariant).
     """
     S = db.data
-    return bool(all([(t['fee'] >= 0) for t in S['transfers'].values()]))
+    return bool(all([(t['fee'] >= 0) for t in rt.steps(S['transfers'].values())]))

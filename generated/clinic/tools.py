@@ -25,7 +25,7 @@ def find_patient(db: Db, patient_id: str) -> Any:
     From specs/clinic/clinic.env:73 (helper fn).
     """
     S = db.data
-    return rt.lookup(S['patients'], patient_id, ('Patient ' + patient_id + ' not found'))
+    return rt.lookup(S['patients'], patient_id, rt.sized('Patient ' + patient_id + ' not found'))
 
 
 def find_doctor(db: Db, doctor_id: str) -> Any:
@@ -34,7 +34,7 @@ def find_doctor(db: Db, doctor_id: str) -> Any:
     From specs/clinic/clinic.env:77 (helper fn).
     """
     S = db.data
-    return rt.lookup(S['doctors'], doctor_id, ('Doctor ' + doctor_id + ' not found'))
+    return rt.lookup(S['doctors'], doctor_id, rt.sized('Doctor ' + doctor_id + ' not found'))
 
 
 def find_appointment(db: Db, appointment_id: str) -> Any:
@@ -43,7 +43,7 @@ def find_appointment(db: Db, appointment_id: str) -> Any:
     From specs/clinic/clinic.env:81 (helper fn).
     """
     S = db.data
-    return rt.lookup(S['appointments'], appointment_id, ('Appointment ' + appointment_id + ' not found'))
+    return rt.lookup(S['appointments'], appointment_id, rt.sized('Appointment ' + appointment_id + ' not found'))
 
 
 def visit_charge(db: Db, patient: Any, doctor: Any) -> Any:
@@ -62,9 +62,9 @@ def take_slot(db: Db, doctor: Any, date: str, time: str) -> Any:
 
     From specs/clinic/clinic.env:93 (helper fn).
     """
-    times: Any = rt.lookup(doctor['open_slots'], date, (doctor['name'] + ' has no open slots on ' + date))
+    times: Any = rt.lookup(doctor['open_slots'], date, rt.sized(doctor['name'] + ' has no open slots on ' + date))
     if (time not in times):
-        raise ToolError((doctor['name'] + ' is not free at ' + time + ' on ' + date + '; free times: ' + ', '.join(times)))
+        raise ToolError(rt.sized(doctor['name'] + ' is not free at ' + time + ' on ' + date + '; free times: ' + rt.join(', ', times)))
     db.remove(doctor['open_slots'][date], time)
     return True
 
@@ -89,10 +89,10 @@ def find_patient_by_name(db: Db, name: str, date_of_birth: str) -> Any:
     From specs/clinic/clinic.env:110 (read tool).
     """
     S = db.data
-    for p in S['patients'].values():
+    for p in rt.steps(S['patients'].values()):
         if ((rt.fold(p['name']) == rt.fold(name.strip())) and (p['date_of_birth'] == date_of_birth)):
             return p
-    raise ToolError(('No patient named ' + name + ' born ' + date_of_birth))
+    raise ToolError(rt.sized('No patient named ' + name + ' born ' + date_of_birth))
 
 
 def get_patient(db: Db, patient_id: str) -> Any:
@@ -109,7 +109,7 @@ def list_doctors(db: Db, specialty: str | None) -> Any:
     From specs/clinic/clinic.env:130 (read tool).
     """
     S = db.data
-    return [d for d in S['doctors'].values() if ((specialty is None) or (d['specialty'] == specialty))]
+    return [d for d in rt.steps(S['doctors'].values()) if ((specialty is None) or (d['specialty'] == specialty))]
 
 
 def get_open_slots(db: Db, doctor_id: str, date: str) -> Any:
@@ -128,8 +128,8 @@ def list_appointments(db: Db, patient_id: str, upcoming_only: bool) -> Any:
     """
     S = db.data
     if (patient_id not in S['patients']):
-        raise ToolError(('Patient ' + patient_id + ' not found'))
-    mine: Any = [a for a in S['appointments'].values() if ((a['patient_id'] == patient_id) and ((not upcoming_only) or (a['status'] == 'scheduled')))]
+        raise ToolError(rt.sized('Patient ' + patient_id + ' not found'))
+    mine: Any = [a for a in rt.steps(S['appointments'].values()) if ((a['patient_id'] == patient_id) and ((not upcoming_only) or (a['status'] == 'scheduled')))]
     return rt.sort_by(rt.sort_by(mine, 'time', reverse=False), 'date', reverse=False)
 
 
@@ -142,15 +142,15 @@ def book_appointment(db: Db, patient_id: str, doctor_id: str, date: str, time: s
     patient: Any = find_patient(db, patient_id)
     doctor: Any = find_doctor(db, doctor_id)
     if not (date > C_TODAY):
-        raise ToolError(('Appointments can only be booked from tomorrow (' + C_TOMORROW + ') on'))
+        raise ToolError(rt.sized('Appointments can only be booked from tomorrow (' + C_TOMORROW + ') on'))
     if not ((kind != 'video') or doctor['video_visits']):
-        raise ToolError((doctor['name'] + ' does not offer video visits'))
-    upcoming: Any = [a for a in S['appointments'].values() if ((a['patient_id'] == patient_id) and (a['status'] == 'scheduled'))]
+        raise ToolError(rt.sized(doctor['name'] + ' does not offer video visits'))
+    upcoming: Any = [a for a in rt.steps(S['appointments'].values()) if ((a['patient_id'] == patient_id) and (a['status'] == 'scheduled'))]
     if not (len(upcoming) < C_MAX_UPCOMING):
-        raise ToolError(('Patient ' + patient_id + ' already has ' + str(C_MAX_UPCOMING) + ' scheduled appointments'))
-    for a in upcoming:
+        raise ToolError(rt.sized('Patient ' + patient_id + ' already has ' + str(C_MAX_UPCOMING) + ' scheduled appointments'))
+    for a in rt.steps(upcoming):
         if not (not ((a['date'] == date) and (a['time'] == time))):
-            raise ToolError(('Patient ' + patient_id + ' already has appointment ' + a['appointment_id'] + ' at that time'))
+            raise ToolError(rt.sized('Patient ' + patient_id + ' already has appointment ' + a['appointment_id'] + ' at that time'))
     take_slot(db, doctor, date, time)
     id_: str = rt.new_id(S['appointments'], 'appt_', 4)
     appt: Any = {'appointment_id': id_, 'patient_id': patient_id, 'doctor_id': doctor_id, 'date': date, 'time': time, 'kind': kind, 'reason': reason, 'status': 'scheduled', 'charge': visit_charge(db, patient, doctor)}
@@ -166,7 +166,7 @@ def cancel_appointment(db: Db, appointment_id: str) -> Any:
     S = db.data
     appt: Any = find_appointment(db, appointment_id)
     if not (appt['status'] == 'scheduled'):
-        raise ToolError(('Appointment ' + appointment_id + ' is ' + str(appt['status']) + ', not scheduled'))
+        raise ToolError(rt.sized('Appointment ' + appointment_id + ' is ' + str(appt['status']) + ', not scheduled'))
     db.set(appt, 'status', 'cancelled')
     free_slot(db, appt['doctor_id'], appt['date'], appt['time'])
     if (appt['date'] == C_TOMORROW):
@@ -183,9 +183,9 @@ def reschedule_appointment(db: Db, appointment_id: str, new_date: str, new_time:
     S = db.data
     appt: Any = find_appointment(db, appointment_id)
     if not (appt['status'] == 'scheduled'):
-        raise ToolError(('Appointment ' + appointment_id + ' is ' + str(appt['status']) + ', not scheduled'))
+        raise ToolError(rt.sized('Appointment ' + appointment_id + ' is ' + str(appt['status']) + ', not scheduled'))
     if not (new_date > C_TODAY):
-        raise ToolError(('Appointments can only be moved to ' + C_TOMORROW + ' or later'))
+        raise ToolError(rt.sized('Appointments can only be moved to ' + C_TOMORROW + ' or later'))
     take_slot(db, S['doctors'][appt['doctor_id']], new_date, new_time)
     free_slot(db, appt['doctor_id'], appt['date'], appt['time'])
     db.set(appt, 'date', new_date)
@@ -201,9 +201,9 @@ def check_in(db: Db, appointment_id: str) -> Any:
     S = db.data
     appt: Any = find_appointment(db, appointment_id)
     if not (appt['status'] == 'scheduled'):
-        raise ToolError(('Appointment ' + appointment_id + ' is ' + str(appt['status'])))
+        raise ToolError(rt.sized('Appointment ' + appointment_id + ' is ' + str(appt['status'])))
     if not (appt['date'] == C_TODAY):
-        raise ToolError(('Appointment ' + appointment_id + ' is on ' + appt['date'] + ', not today (' + C_TODAY + ')'))
+        raise ToolError(rt.sized('Appointment ' + appointment_id + ' is on ' + appt['date'] + ', not today (' + C_TODAY + ')'))
     db.set(appt, 'status', 'checked_in')
     _t1 = S['patients'][appt['patient_id']]
     db.set(_t1, 'balance_due', _t1['balance_due'] + appt['charge'])
@@ -218,7 +218,7 @@ def update_insurance(db: Db, patient_id: str, provider: str, member_number: str,
     S = db.data
     patient: Any = find_patient(db, patient_id)
     db.set(patient, 'coverage', {'plan': 'insurance', 'provider': provider, 'member_number': member_number, 'copay': copay})
-    for a in list(S['appointments'].values()):
+    for a in rt.steps(list(S['appointments'].values())):
         if ((a['patient_id'] == patient_id) and (a['status'] == 'scheduled')):
             db.set(a, 'charge', copay)
     return patient
@@ -232,7 +232,7 @@ def add_allergy(db: Db, patient_id: str, allergy: str) -> Any:
     patient: Any = find_patient(db, patient_id)
     a: str = allergy.strip().lower()
     if (a in patient['allergies']):
-        raise ToolError((allergy + ' is already on the chart'))
+        raise ToolError(rt.sized(allergy + ' is already on the chart'))
     db.append(patient['allergies'], a)
     return patient
 
@@ -244,8 +244,8 @@ def pay_balance(db: Db, patient_id: str, amount: float) -> Any:
     """
     patient: Any = find_patient(db, patient_id)
     if not (amount <= patient['balance_due']):
-        raise ToolError(('Payment $' + rt.fmt(amount, '.2f') + ' exceeds the balance of $' + rt.fmt(patient['balance_due'], '.2f')))
-    db.set(patient, 'balance_due', round((patient['balance_due'] - amount), 2))
+        raise ToolError(rt.sized('Payment $' + rt.fmt(amount, '.2f') + ' exceeds the balance of $' + rt.fmt(patient['balance_due'], '.2f')))
+    db.set(patient, 'balance_due', rt.round_((patient['balance_due'] - amount), 2))
     return patient
 
 
@@ -255,7 +255,7 @@ def invariant_1(db: Db) -> Any:
     From specs/clinic/clinic.env:64 (invariant).
     """
     S = db.data
-    return bool(all([(p['balance_due'] >= 0) for p in S['patients'].values()]))
+    return bool(all([(p['balance_due'] >= 0) for p in rt.steps(S['patients'].values())]))
 
 
 def invariant_2(db: Db) -> Any:
@@ -264,4 +264,4 @@ def invariant_2(db: Db) -> Any:
     From specs/clinic/clinic.env:65 (invariant).
     """
     S = db.data
-    return bool(all([(a['charge'] >= 0) for a in S['appointments'].values()]))
+    return bool(all([(a['charge'] >= 0) for a in rt.steps(S['appointments'].values())]))

@@ -25,7 +25,7 @@ def find_customer(db: Db, customer_id: str) -> Any:
     From specs/food/food.env:106 (helper fn).
     """
     S = db.data
-    return rt.lookup(S['customers'], customer_id, ('Customer ' + customer_id + ' not found'))
+    return rt.lookup(S['customers'], customer_id, rt.sized('Customer ' + customer_id + ' not found'))
 
 
 def find_order(db: Db, order_id: str) -> Any:
@@ -34,7 +34,7 @@ def find_order(db: Db, order_id: str) -> Any:
     From specs/food/food.env:110 (helper fn).
     """
     S = db.data
-    return rt.lookup(S['orders'], order_id, ('Order ' + order_id + ' not found'))
+    return rt.lookup(S['orders'], order_id, rt.sized('Order ' + order_id + ' not found'))
 
 
 def find_method(db: Db, customer: Any, method_id: str) -> Any:
@@ -42,10 +42,10 @@ def find_method(db: Db, customer: Any, method_id: str) -> Any:
 
     From specs/food/food.env:114 (helper fn).
     """
-    for m in customer['payment_methods']:
+    for m in rt.steps(customer['payment_methods']):
         if (m['method_id'] == method_id):
             return m
-    raise ToolError((customer['name'] + ' has no payment method ' + method_id + '; methods: ' + ', '.join([m['method_id'] for m in customer['payment_methods']])))
+    raise ToolError(rt.sized(customer['name'] + ' has no payment method ' + method_id + '; methods: ' + rt.join(', ', [m['method_id'] for m in rt.steps(customer['payment_methods'])])))
 
 
 def refund_to(db: Db, order: Any, amount: float) -> Any:
@@ -57,8 +57,8 @@ def refund_to(db: Db, order: Any, amount: float) -> Any:
     customer: Any = S['customers'][order['customer_id']]
     method: Any = find_method(db, customer, order['payment_method_id'])
     if (method['type'] == 'wallet'):
-        db.set(method, 'balance', round((method['balance'] + amount), 2))
-    db.set(order, 'refunded', round((order['refunded'] + amount), 2))
+        db.set(method, 'balance', rt.round_((method['balance'] + amount), 2))
+    db.set(order, 'refunded', rt.round_((order['refunded'] + amount), 2))
     return amount
 
 
@@ -68,10 +68,10 @@ def find_customer_by_phone(db: Db, phone: str) -> Any:
     From specs/food/food.env:133 (read tool).
     """
     S = db.data
-    for c in S['customers'].values():
+    for c in rt.steps(S['customers'].values()):
         if (c['phone'] == phone):
             return c
-    raise ToolError(('No customer with phone ' + phone))
+    raise ToolError(rt.sized('No customer with phone ' + phone))
 
 
 def search_restaurants(db: Db, city: str, cuisine: str | None, open_only: bool) -> Any:
@@ -80,7 +80,7 @@ def search_restaurants(db: Db, city: str, cuisine: str | None, open_only: bool) 
     From specs/food/food.env:146 (read tool).
     """
     S = db.data
-    found: Any = [r for r in S['restaurants'].values() if (((rt.fold(r['city']) == rt.fold(city)) and ((cuisine is None) or (r['cuisine'] == cuisine))) and (r['is_open'] or (not open_only)))]
+    found: Any = [r for r in rt.steps(S['restaurants'].values()) if (((rt.fold(r['city']) == rt.fold(city)) and ((cuisine is None) or (r['cuisine'] == cuisine))) and (r['is_open'] or (not open_only)))]
     return rt.sort_by(found, 'rating', reverse=True)
 
 
@@ -90,8 +90,8 @@ def get_menu(db: Db, restaurant_id: str, vegetarian_only: bool) -> Any:
     From specs/food/food.env:157 (read tool).
     """
     S = db.data
-    r: Any = rt.lookup(S['restaurants'], restaurant_id, ('Restaurant ' + restaurant_id + ' not found'))
-    return {id_: item for id_, item in r['menu'].items() if (item['available'] and (item['vegetarian'] or (not vegetarian_only)))}
+    r: Any = rt.lookup(S['restaurants'], restaurant_id, rt.sized('Restaurant ' + restaurant_id + ' not found'))
+    return {id_: item for id_, item in rt.steps(r['menu'].items()) if (item['available'] and (item['vegetarian'] or (not vegetarian_only)))}
 
 
 def list_orders(db: Db, customer_id: str, status: str | None) -> Any:
@@ -101,8 +101,8 @@ def list_orders(db: Db, customer_id: str, status: str | None) -> Any:
     """
     S = db.data
     if (customer_id not in S['customers']):
-        raise ToolError(('Customer ' + customer_id + ' not found'))
-    return list(reversed([o for o in S['orders'].values() if ((o['customer_id'] == customer_id) and ((status is None) or (o['status'] == status)))]))
+        raise ToolError(rt.sized('Customer ' + customer_id + ' not found'))
+    return list(reversed([o for o in rt.steps(S['orders'].values()) if ((o['customer_id'] == customer_id) and ((status is None) or (o['status'] == status)))]))
 
 
 def get_order(db: Db, order_id: str) -> Any:
@@ -121,34 +121,34 @@ percentage off the food subtotal. Wallet payments are charged immediately and ne
     """
     S = db.data
     customer: Any = find_customer(db, customer_id)
-    r: Any = rt.lookup(S['restaurants'], restaurant_id, ('Restaurant ' + restaurant_id + ' not found'))
+    r: Any = rt.lookup(S['restaurants'], restaurant_id, rt.sized('Restaurant ' + restaurant_id + ' not found'))
     if not r['is_open']:
-        raise ToolError((r['name'] + ' is closed right now'))
-    addr: Any = [a for a in customer['addresses'] if (a['label'] == address_label)]
+        raise ToolError(rt.sized(r['name'] + ' is closed right now'))
+    addr: Any = [a for a in rt.steps(customer['addresses']) if (a['label'] == address_label)]
     if not (len(addr) == 1):
-        raise ToolError((customer['name'] + " has no address labelled '" + address_label + "'; labels: " + ', '.join([a['label'] for a in customer['addresses']])))
+        raise ToolError(rt.sized(customer['name'] + " has no address labelled '" + address_label + "'; labels: " + rt.join(', ', [a['label'] for a in rt.steps(customer['addresses'])])))
     if not (rt.fold(addr[0]['city']) == rt.fold(r['city'])):
-        raise ToolError((r['name'] + ' only delivers in ' + r['city']))
+        raise ToolError(rt.sized(r['name'] + ' only delivers in ' + r['city']))
     lines: Any = []
-    for item_id, qty in list(items.items()):
-        item: Any = rt.lookup(r['menu'], item_id, (r['name'] + ' has no menu item ' + item_id))
+    for item_id, qty in rt.steps(list(items.items())):
+        item: Any = rt.lookup(r['menu'], item_id, rt.sized(r['name'] + ' has no menu item ' + item_id))
         if not item['available']:
-            raise ToolError((item['name'] + ' is sold out'))
+            raise ToolError(rt.sized(item['name'] + ' is sold out'))
         if not ((qty >= 1) and (qty <= C_MAX_ITEM_QUANTITY)):
-            raise ToolError(('Quantity of ' + item['name'] + ' must be 1 to ' + str(C_MAX_ITEM_QUANTITY)))
+            raise ToolError(rt.sized('Quantity of ' + item['name'] + ' must be 1 to ' + str(C_MAX_ITEM_QUANTITY)))
         db.append(lines, {'item_id': item_id, 'name': item['name'], 'quantity': qty, 'unit_price': item['price']})
-    subtotal: float = round(sum([(l_['unit_price'] * l_['quantity']) for l_ in lines]), 2)
+    subtotal: float = rt.round_(sum([(l_['unit_price'] * l_['quantity']) for l_ in rt.steps(lines)]), 2)
     if not (subtotal >= r['min_order']):
-        raise ToolError((r['name'] + ' needs an order of at least $' + rt.fmt(r['min_order'], '.2f') + '; this one is $' + rt.fmt(subtotal, '.2f')))
-    rate: float = (0.0 if (promo_code is None) else rt.lookup(C_PROMOS, rt.coalesce(promo_code, '').upper(), ('Promo code ' + str(promo_code) + ' is not valid')))
-    discount: float = round((subtotal * rate), 2)
+        raise ToolError(rt.sized(r['name'] + ' needs an order of at least $' + rt.fmt(r['min_order'], '.2f') + '; this one is $' + rt.fmt(subtotal, '.2f')))
+    rate: float = (0.0 if (promo_code is None) else rt.lookup(C_PROMOS, rt.coalesce(promo_code, '').upper(), rt.sized('Promo code ' + str(promo_code) + ' is not valid')))
+    discount: float = rt.round_((subtotal * rate), 2)
     fee: float = (0.0 if (subtotal >= C_FREE_DELIVERY_OVER) else C_DELIVERY_FEE)
-    total: float = round(((subtotal - discount) + fee), 2)
+    total: float = rt.round_(((subtotal - discount) + fee), 2)
     method: Any = find_method(db, customer, payment_method_id)
     if (method['type'] == 'wallet'):
         if not (method['balance'] >= total):
-            raise ToolError(('Wallet balance $' + rt.fmt(method['balance'], '.2f') + ' is less than the $' + rt.fmt(total, '.2f') + ' total'))
-        db.set(method, 'balance', round((method['balance'] - total), 2))
+            raise ToolError(rt.sized('Wallet balance $' + rt.fmt(method['balance'], '.2f') + ' is less than the $' + rt.fmt(total, '.2f') + ' total'))
+        db.set(method, 'balance', rt.round_((method['balance'] - total), 2))
     id_: str = rt.new_id(S['orders'], 'o_', 4)
     db.insert(S['orders'], id_, {'order_id': id_, 'customer_id': customer_id, 'restaurant_id': restaurant_id, 'lines': lines, 'address_label': address_label, 'payment_method_id': payment_method_id, 'subtotal': subtotal, 'delivery_fee': fee, 'discount': discount, 'total': total, 'promo_code': (None if (promo_code is None) else rt.coalesce(promo_code, '').upper()), 'status': 'placed', 'refunded': 0.0, 'placed_at': db.clock})
     return S['orders'][id_]
@@ -161,7 +161,7 @@ def cancel_order(db: Db, order_id: str) -> Any:
     """
     order: Any = find_order(db, order_id)
     if not (order['status'] == 'placed'):
-        raise ToolError(('Order ' + order_id + ' is ' + str(order['status']) + '; only orders not yet being prepared can be cancelled'))
+        raise ToolError(rt.sized('Order ' + order_id + ' is ' + str(order['status']) + '; only orders not yet being prepared can be cancelled'))
     db.set(order, 'status', 'cancelled')
     refund_to(db, order, (order['total'] - order['refunded']))
     return order
@@ -175,11 +175,11 @@ def change_delivery_address(db: Db, order_id: str, address_label: str) -> Any:
     S = db.data
     order: Any = find_order(db, order_id)
     if not ((order['status'] == 'placed') or (order['status'] == 'preparing')):
-        raise ToolError(('Order ' + order_id + ' is ' + str(order['status']) + '; the address can no longer change'))
+        raise ToolError(rt.sized('Order ' + order_id + ' is ' + str(order['status']) + '; the address can no longer change'))
     customer: Any = S['customers'][order['customer_id']]
-    matches: Any = [a for a in customer['addresses'] if (a['label'] == address_label)]
+    matches: Any = [a for a in rt.steps(customer['addresses']) if (a['label'] == address_label)]
     if not (len(matches) == 1):
-        raise ToolError((customer['name'] + " has no address labelled '" + address_label + "'"))
+        raise ToolError(rt.sized(customer['name'] + " has no address labelled '" + address_label + "'"))
     if not (rt.fold(matches[0]['city']) == rt.fold(S['restaurants'][order['restaurant_id']]['city'])):
         raise ToolError("That address is outside the restaurant's city")
     db.set(order, 'address_label', address_label)
@@ -193,15 +193,15 @@ def refund_items(db: Db, order_id: str, item_ids: Any, reason: str) -> Any:
     """
     order: Any = find_order(db, order_id)
     if not (order['status'] == 'delivered'):
-        raise ToolError(('Order ' + order_id + ' is ' + str(order['status']) + '; only delivered orders get item refunds'))
+        raise ToolError(rt.sized('Order ' + order_id + ' is ' + str(order['status']) + '; only delivered orders get item refunds'))
     share: float = ((1 - rt.div(order['discount'], order['subtotal'])) if (order['subtotal'] > 0) else 1.0)
     amount: float = 0.0
-    for id_ in item_ids:
-        line: Any = rt.nonnull(rt.first([l_ for l_ in order['lines'] if (l_['item_id'] == id_)]), ('Order ' + order_id + ' has no line for item ' + id_))
+    for id_ in rt.steps(item_ids):
+        line: Any = rt.nonnull(rt.first([l_ for l_ in rt.steps(order['lines']) if (l_['item_id'] == id_)]), rt.sized('Order ' + order_id + ' has no line for item ' + id_))
         amount = amount + ((line['unit_price'] * line['quantity']) * share)
-    amount = round(amount, 2)
+    amount = rt.round_(amount, 2)
     if not ((order['refunded'] + amount) <= order['total']):
-        raise ToolError(('Refunds would exceed the $' + rt.fmt(order['total'], '.2f') + ' paid ($' + rt.fmt(order['refunded'], '.2f') + ' already refunded)'))
+        raise ToolError(rt.sized('Refunds would exceed the $' + rt.fmt(order['total'], '.2f') + ' paid ($' + rt.fmt(order['refunded'], '.2f') + ' already refunded)'))
     refund_to(db, order, amount)
     return order
 
@@ -214,8 +214,8 @@ def add_address(db: Db, customer_id: str, label: str, street: str, city: str) ->
     customer: Any = find_customer(db, customer_id)
     if not (len(customer['addresses']) < 5):
         raise ToolError('A customer can save at most 5 addresses')
-    if not (not any([(a['label'] == label.lower()) for a in customer['addresses']])):
-        raise ToolError(("The label '" + label + "' is already used"))
+    if not (not any([(a['label'] == label.lower()) for a in rt.steps(customer['addresses'])])):
+        raise ToolError(rt.sized("The label '" + label + "' is already used"))
     db.append(customer['addresses'], {'label': label.lower(), 'street': street, 'city': city})
     return customer
 
@@ -228,15 +228,15 @@ def top_up_wallet(db: Db, customer_id: str, amount: float, card_method_id: str) 
     customer: Any = find_customer(db, customer_id)
     card: Any = find_method(db, customer, card_method_id)
     if not (card['type'] == 'card'):
-        raise ToolError((card_method_id + ' is not a card'))
-    wallets: Any = [m for m in customer['payment_methods'] if (m['type'] == 'wallet')]
+        raise ToolError(rt.sized(card_method_id + ' is not a card'))
+    wallets: Any = [m for m in rt.steps(customer['payment_methods']) if (m['type'] == 'wallet')]
     if not (len(wallets) > 0):
-        raise ToolError((customer['name'] + ' has no wallet'))
+        raise ToolError(rt.sized(customer['name'] + ' has no wallet'))
     w: Any = wallets[0]
     if (w['type'] == 'wallet'):
         if not ((w['balance'] + amount) <= 500):
-            raise ToolError(('The wallet would hold $' + rt.fmt((w['balance'] + amount), '.2f') + '; the most is $500.00'))
-        db.set(w, 'balance', round((w['balance'] + amount), 2))
+            raise ToolError(rt.sized('The wallet would hold $' + rt.fmt((w['balance'] + amount), '.2f') + '; the most is $500.00'))
+        db.set(w, 'balance', rt.round_((w['balance'] + amount), 2))
     return customer
 
 
@@ -248,9 +248,9 @@ def rate_order(db: Db, order_id: str, stars: int) -> Any:
     S = db.data
     order: Any = find_order(db, order_id)
     if not (order['status'] == 'delivered'):
-        raise ToolError(('Order ' + order_id + ' is ' + str(order['status']) + '; only delivered orders can be rated'))
+        raise ToolError(rt.sized('Order ' + order_id + ' is ' + str(order['status']) + '; only delivered orders can be rated'))
     r: Any = S['restaurants'][order['restaurant_id']]
-    db.set(r, 'rating', round(((r['rating'] * 0.9) + (stars * 0.1)), 2))
+    db.set(r, 'rating', rt.round_(((r['rating'] * 0.9) + (stars * 0.1)), 2))
     return r
 
 
@@ -260,7 +260,7 @@ def invariant_1(db: Db) -> Any:
     From specs/food/food.env:97 (invariant).
     """
     S = db.data
-    return bool(all([all([(l_['quantity'] > 0) for l_ in o['lines']]) for o in S['orders'].values()]))
+    return bool(all([all([(l_['quantity'] > 0) for l_ in rt.steps(o['lines'])]) for o in rt.steps(S['orders'].values())]))
 
 
 def invariant_2(db: Db) -> Any:
@@ -269,4 +269,4 @@ def invariant_2(db: Db) -> Any:
     From specs/food/food.env:98 (invariant).
     """
     S = db.data
-    return bool(all([(o['total'] >= 0) for o in S['orders'].values()]))
+    return bool(all([(o['total'] >= 0) for o in rt.steps(S['orders'].values())]))

@@ -27,7 +27,7 @@ def find_member(db: Db, member_id: str) -> Any:
     From specs/library/library.env:64 (helper fn).
     """
     S = db.data
-    return rt.lookup(S['members'], member_id, ('Member ' + member_id + ' not found'))
+    return rt.lookup(S['members'], member_id, rt.sized('Member ' + member_id + ' not found'))
 
 
 def find_book(db: Db, book_id: str) -> Any:
@@ -36,7 +36,7 @@ def find_book(db: Db, book_id: str) -> Any:
     From specs/library/library.env:68 (helper fn).
     """
     S = db.data
-    return rt.lookup(S['books'], book_id, ('Book ' + book_id + ' not found'))
+    return rt.lookup(S['books'], book_id, rt.sized('Book ' + book_id + ' not found'))
 
 
 def find_loan(db: Db, loan_id: str) -> Any:
@@ -45,7 +45,7 @@ def find_loan(db: Db, loan_id: str) -> Any:
     From specs/library/library.env:72 (helper fn).
     """
     S = db.data
-    return rt.lookup(S['loans'], loan_id, ('Loan ' + loan_id + ' not found'))
+    return rt.lookup(S['loans'], loan_id, rt.sized('Loan ' + loan_id + ' not found'))
 
 
 def loan_limit(db: Db, member: Any) -> Any:
@@ -62,7 +62,7 @@ def active_loans(db: Db, member_id: str) -> Any:
     From specs/library/library.env:80 (helper fn).
     """
     S = db.data
-    return [l_ for l_ in S['loans'].values() if ((l_['member_id'] == member_id) and (l_['status'] == 'active'))]
+    return [l_ for l_ in rt.steps(S['loans'].values()) if ((l_['member_id'] == member_id) and (l_['status'] == 'active'))]
 
 
 def find_member_by_email(db: Db, email: str) -> Any:
@@ -72,10 +72,10 @@ def find_member_by_email(db: Db, email: str) -> Any:
     """
     S = db.data
     wanted: str = email.strip().lower()
-    for m in S['members'].values():
+    for m in rt.steps(S['members'].values()):
         if (m['email'].lower() == wanted):
             return m
-    raise ToolError(('No member with email ' + email))
+    raise ToolError(rt.sized('No member with email ' + email))
 
 
 def get_member(db: Db, member_id: str) -> Any:
@@ -93,7 +93,7 @@ def search_books(db: Db, query: str, genre: str | None) -> Any:
     """
     S = db.data
     q: str = rt.fold(query)
-    return [b for b in S['books'].values() if (((q in rt.fold(b['title'])) or (q in rt.fold(b['author']))) and ((genre is None) or (b['genre'] == genre)))]
+    return [b for b in rt.steps(S['books'].values()) if (((q in rt.fold(b['title'])) or (q in rt.fold(b['author']))) and ((genre is None) or (b['genre'] == genre)))]
 
 
 def get_book(db: Db, book_id: str) -> Any:
@@ -111,7 +111,7 @@ def list_member_loans(db: Db, member_id: str, include_closed: bool) -> Any:
     """
     S = db.data
     member: Any = find_member(db, member_id)
-    return [S['loans'][id_] for id_ in member['loan_ids'] if (include_closed or (S['loans'][id_]['status'] == 'active'))]
+    return [S['loans'][id_] for id_ in rt.steps(member['loan_ids']) if (include_closed or (S['loans'][id_]['status'] == 'active'))]
 
 
 def lend_book(db: Db, member_id: str, book_id: str, days: int) -> Any:
@@ -124,15 +124,15 @@ their loan limit, or if no copy is available to them (copies on hold are kept fo
     member: Any = find_member(db, member_id)
     book: Any = find_book(db, book_id)
     if not (member['fines_due'] < C_FINE_BLOCK_LIMIT):
-        raise ToolError(('Member ' + member_id + ' owes $' + rt.fmt(member['fines_due'], '.2f') + '; fines must be below $' + rt.fmt(C_FINE_BLOCK_LIMIT, '.2f') + ' to borrow'))
+        raise ToolError(rt.sized('Member ' + member_id + ' owes $' + rt.fmt(member['fines_due'], '.2f') + '; fines must be below $' + rt.fmt(C_FINE_BLOCK_LIMIT, '.2f') + ' to borrow'))
     limit: int = loan_limit(db, member)
     if not (len(active_loans(db, member_id)) < limit):
-        raise ToolError(('Member ' + member_id + ' already has ' + str(limit) + ' active loans (the ' + str(member['tier']) + ' limit)'))
+        raise ToolError(rt.sized('Member ' + member_id + ' already has ' + str(limit) + ' active loans (the ' + str(member['tier']) + ' limit)'))
     if not (book['copies_available'] > 0):
-        raise ToolError(("No copies of '" + book['title'] + "' are available; a hold can be placed"))
+        raise ToolError(rt.sized("No copies of '" + book['title'] + "' are available; a hold can be placed"))
     if (len(book['holds']) > 0):
         if not (book['holds'][0] == member_id):
-            raise ToolError(("'" + book['title'] + "' is reserved for another member in the hold queue"))
+            raise ToolError(rt.sized("'" + book['title'] + "' is reserved for another member in the hold queue"))
         db.remove(book['holds'], member_id)
     loan_id: str = rt.new_id(S['loans'], 'loan_', 4)
     loan: Any = {'loan_id': loan_id, 'book_id': book_id, 'member_id': member_id, 'start_day': S['today'], 'due_day': (S['today'] + days), 'renewals': 0, 'status': 'active'}
@@ -150,7 +150,7 @@ def return_book(db: Db, loan_id: str) -> Any:
     S = db.data
     loan: Any = find_loan(db, loan_id)
     if not (loan['status'] == 'active'):
-        raise ToolError(('Loan ' + loan_id + ' is already ' + str(loan['status'])))
+        raise ToolError(rt.sized('Loan ' + loan_id + ' is already ' + str(loan['status'])))
     late_days: int = rt.max_(0, (S['today'] - loan['due_day']))
     if (late_days > 0):
         _t1 = S['members'][loan['member_id']]
@@ -169,11 +169,11 @@ def renew_loan(db: Db, loan_id: str, days: int) -> Any:
     S = db.data
     loan: Any = find_loan(db, loan_id)
     if not (loan['status'] == 'active'):
-        raise ToolError(('Loan ' + loan_id + ' is ' + str(loan['status']) + ', not active'))
+        raise ToolError(rt.sized('Loan ' + loan_id + ' is ' + str(loan['status']) + ', not active'))
     if not (loan['renewals'] < C_MAX_RENEWALS):
-        raise ToolError(('Loan ' + loan_id + ' was already renewed ' + str(C_MAX_RENEWALS) + ' times'))
+        raise ToolError(rt.sized('Loan ' + loan_id + ' was already renewed ' + str(C_MAX_RENEWALS) + ' times'))
     if not (loan['due_day'] >= S['today']):
-        raise ToolError(('Loan ' + loan_id + ' is overdue (due day ' + str(loan['due_day']) + ', today is ' + str(S['today']) + '); return it instead'))
+        raise ToolError(rt.sized('Loan ' + loan_id + ' is overdue (due day ' + str(loan['due_day']) + ', today is ' + str(S['today']) + '); return it instead'))
     if not (len(S['books'][loan['book_id']]['holds']) == 0):
         raise ToolError('Other members are waiting for this book')
     db.set(loan, 'due_day', loan['due_day'] + days)
@@ -189,11 +189,11 @@ def place_hold(db: Db, member_id: str, book_id: str) -> Any:
     member: Any = find_member(db, member_id)
     book: Any = find_book(db, book_id)
     if not (book['copies_available'] == 0):
-        raise ToolError(("'" + book['title'] + "' has " + str(book['copies_available']) + ' copies available; lend it instead'))
+        raise ToolError(rt.sized("'" + book['title'] + "' has " + str(book['copies_available']) + ' copies available; lend it instead'))
     if (member_id in book['holds']):
-        raise ToolError((member['name'] + " is already in the queue for '" + book['title'] + "'"))
-    if not (len([l_ for l_ in active_loans(db, member_id) if (l_['book_id'] == book_id)]) == 0):
-        raise ToolError(('Member ' + member_id + " already has '" + book['title'] + "' on loan"))
+        raise ToolError(rt.sized(member['name'] + " is already in the queue for '" + book['title'] + "'"))
+    if not (len([l_ for l_ in rt.steps(active_loans(db, member_id)) if (l_['book_id'] == book_id)]) == 0):
+        raise ToolError(rt.sized('Member ' + member_id + " already has '" + book['title'] + "' on loan"))
     db.append(book['holds'], member_id)
     return book
 
@@ -205,7 +205,7 @@ def cancel_hold(db: Db, member_id: str, book_id: str) -> Any:
     """
     book: Any = find_book(db, book_id)
     if (member_id not in book['holds']):
-        raise ToolError(('Member ' + member_id + ' has no hold on ' + book_id))
+        raise ToolError(rt.sized('Member ' + member_id + ' has no hold on ' + book_id))
     db.remove(book['holds'], member_id)
     return book
 
@@ -217,10 +217,10 @@ def pay_fine(db: Db, member_id: str, amount: float) -> Any:
     """
     member: Any = find_member(db, member_id)
     if not (member['fines_due'] > 0):
-        raise ToolError(('Member ' + member_id + ' owes nothing'))
+        raise ToolError(rt.sized('Member ' + member_id + ' owes nothing'))
     if not (amount <= member['fines_due']):
-        raise ToolError(('Payment $' + rt.fmt(amount, '.2f') + ' exceeds the $' + rt.fmt(member['fines_due'], '.2f') + ' owed'))
-    db.set(member, 'fines_due', round((member['fines_due'] - amount), 2))
+        raise ToolError(rt.sized('Payment $' + rt.fmt(amount, '.2f') + ' exceeds the $' + rt.fmt(member['fines_due'], '.2f') + ' owed'))
+    db.set(member, 'fines_due', rt.round_((member['fines_due'] - amount), 2))
     return member
 
 
@@ -232,10 +232,10 @@ def report_lost(db: Db, loan_id: str) -> Any:
     S = db.data
     loan: Any = find_loan(db, loan_id)
     if not (loan['status'] == 'active'):
-        raise ToolError(('Loan ' + loan_id + ' is ' + str(loan['status']) + ', not active'))
+        raise ToolError(rt.sized('Loan ' + loan_id + ' is ' + str(loan['status']) + ', not active'))
     book: Any = S['books'][loan['book_id']]
     if not (book['copies_total'] > 1):
-        raise ToolError(("'" + book['title'] + "' is the last copy; a librarian must handle this in person"))
+        raise ToolError(rt.sized("'" + book['title'] + "' is the last copy; a librarian must handle this in person"))
     db.set(loan, 'status', 'lost')
     db.set(book, 'copies_total', book['copies_total'] - 1)
     _t1 = S['members'][loan['member_id']]
@@ -249,7 +249,7 @@ def invariant_1(db: Db) -> Any:
     From specs/library/library.env:55 (invariant).
     """
     S = db.data
-    return bool(all([(m['fines_due'] >= 0) for m in S['members'].values()]))
+    return bool(all([(m['fines_due'] >= 0) for m in rt.steps(S['members'].values())]))
 
 
 def invariant_2(db: Db) -> Any:
@@ -258,4 +258,4 @@ def invariant_2(db: Db) -> Any:
     From specs/library/library.env:56 (invariant).
     """
     S = db.data
-    return bool(all([(b['copies_total'] >= 1) for b in S['books'].values()]))
+    return bool(all([(b['copies_total'] >= 1) for b in rt.steps(S['books'].values())]))

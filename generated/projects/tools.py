@@ -23,7 +23,7 @@ def find_user(db: Db, user_id: str) -> Any:
     From specs/projects/projects.env:80 (helper fn).
     """
     S = db.data
-    return rt.lookup(S['users'], user_id, ('User ' + user_id + ' not found'))
+    return rt.lookup(S['users'], user_id, rt.sized('User ' + user_id + ' not found'))
 
 
 def find_issue(db: Db, issue_id: str) -> Any:
@@ -32,7 +32,7 @@ def find_issue(db: Db, issue_id: str) -> Any:
     From specs/projects/projects.env:84 (helper fn).
     """
     S = db.data
-    return rt.lookup(S['issues'], issue_id.upper(), ('Issue ' + issue_id + ' not found'))
+    return rt.lookup(S['issues'], issue_id.upper(), rt.sized('Issue ' + issue_id + ' not found'))
 
 
 def open_project_for(db: Db, project_id: str, user_id: str) -> Any:
@@ -41,11 +41,11 @@ def open_project_for(db: Db, project_id: str, user_id: str) -> Any:
     From specs/projects/projects.env:88 (helper fn).
     """
     S = db.data
-    p: Any = rt.lookup(S['projects'], project_id.upper(), ('Project ' + project_id + ' not found'))
+    p: Any = rt.lookup(S['projects'], project_id.upper(), rt.sized('Project ' + project_id + ' not found'))
     if not (not p['archived']):
-        raise ToolError(('Project ' + p['project_id'] + ' is archived'))
+        raise ToolError(rt.sized('Project ' + p['project_id'] + ' is archived'))
     if (user_id not in p['members']):
-        raise ToolError(('User ' + user_id + ' is not a member of project ' + p['project_id']))
+        raise ToolError(rt.sized('User ' + user_id + ' is not a member of project ' + p['project_id']))
     return p
 
 
@@ -55,7 +55,7 @@ def active_count(db: Db, user_id: str) -> Any:
     From specs/projects/projects.env:95 (helper fn).
     """
     S = db.data
-    return len([i for i in S['issues'].values() if ((i['assignee'] == user_id) and ((i['status'] == 'in_progress') or (i['status'] == 'in_review')))])
+    return len([i for i in rt.steps(S['issues'].values()) if ((i['assignee'] == user_id) and ((i['status'] == 'in_progress') or (i['status'] == 'in_review')))])
 
 
 def find_user_by_email(db: Db, email: str) -> Any:
@@ -64,10 +64,10 @@ def find_user_by_email(db: Db, email: str) -> Any:
     From specs/projects/projects.env:99 (read tool).
     """
     S = db.data
-    for u in S['users'].values():
+    for u in rt.steps(S['users'].values()):
         if (u['email'].lower() == email.strip().lower()):
             return u
-    raise ToolError(('No user with email ' + email))
+    raise ToolError(rt.sized('No user with email ' + email))
 
 
 def list_projects(db: Db, user_id: str) -> Any:
@@ -77,8 +77,8 @@ def list_projects(db: Db, user_id: str) -> Any:
     """
     S = db.data
     if (user_id not in S['users']):
-        raise ToolError(('User ' + user_id + ' not found'))
-    return [p for p in S['projects'].values() if (user_id in p['members'])]
+        raise ToolError(rt.sized('User ' + user_id + ' not found'))
+    return [p for p in rt.steps(S['projects'].values()) if (user_id in p['members'])]
 
 
 def search_issues(db: Db, project_id: str, status: str | None, assignee: str | None, label: str | None) -> Any:
@@ -89,17 +89,17 @@ def search_issues(db: Db, project_id: str, status: str | None, assignee: str | N
     S = db.data
     key: str = project_id.upper()
     if (key not in S['projects']):
-        raise ToolError(('Project ' + project_id + ' not found'))
+        raise ToolError(rt.sized('Project ' + project_id + ' not found'))
     rank: Any = {'critical': 0, 'high': 1, 'medium': 2, 'low': 3}
     found: Any = []
-    for i in list(S['issues'].values()):
+    for i in rt.steps(list(S['issues'].values())):
         if (i['project_id'] != key):
             continue
         if ((((status is None) or (i['status'] == status)) and ((assignee is None) or (i['assignee'] == assignee))) and ((label is None) or (label in i['labels']))):
             db.append(found, i)
     out: Any = []
-    for level in list(['critical', 'high', 'medium', 'low']):
-        for i_2 in list(found):
+    for level in rt.steps(list(['critical', 'high', 'medium', 'low'])):
+        for i_2 in rt.steps(list(found)):
             if (rank[i_2['priority']] == rank[level]):
                 db.append(out, i_2)
     return out
@@ -120,11 +120,11 @@ def create_issue(db: Db, user_id: str, project_id: str, title: str, priority: st
     """
     S = db.data
     p: Any = open_project_for(db, project_id, user_id)
-    for l_ in labels:
+    for l_ in rt.steps(labels):
         if (l_ not in p['labels']):
-            raise ToolError(("Label '" + l_ + "' is not allowed in " + p['project_id'] + '; allowed: ' + ', '.join(p['labels'])))
-    n: int = (len([i for i in S['issues'].values() if (i['project_id'] == p['project_id'])]) + 1)
-    id_: str = (p['project_id'] + '-' + str(n))
+            raise ToolError(rt.sized("Label '" + l_ + "' is not allowed in " + p['project_id'] + '; allowed: ' + rt.join(', ', p['labels'])))
+    n: int = (len([i for i in rt.steps(S['issues'].values()) if (i['project_id'] == p['project_id'])]) + 1)
+    id_: str = rt.sized(p['project_id'] + '-' + str(n))
     issue: Any = {'issue_id': id_, 'project_id': p['project_id'], 'title': title.strip(), 'status': 'open', 'priority': priority, 'assignee': None, 'reporter': user_id, 'labels': labels, 'estimate_hours': estimate_hours, 'comments': []}
     db.insert(S['issues'], id_, issue)
     return issue
@@ -139,10 +139,10 @@ def assign_issue(db: Db, user_id: str, issue_id: str, assignee: str | None) -> A
     p: Any = open_project_for(db, issue['project_id'], user_id)
     if (assignee is not None):
         if (assignee not in p['members']):
-            raise ToolError(('User ' + assignee + ' is not a member of ' + p['project_id']))
+            raise ToolError(rt.sized('User ' + assignee + ' is not a member of ' + p['project_id']))
         busy: bool = ((issue['status'] == 'in_progress') or (issue['status'] == 'in_review'))
         if not ((not busy) or (active_count(db, rt.coalesce(assignee, '')) < C_MAX_ACTIVE_PER_USER)):
-            raise ToolError(('User ' + assignee + ' already has ' + str(C_MAX_ACTIVE_PER_USER) + ' active issues'))
+            raise ToolError(rt.sized('User ' + assignee + ' already has ' + str(C_MAX_ACTIVE_PER_USER) + ' active issues'))
     db.set(issue, 'assignee', assignee)
     return issue
 
@@ -156,13 +156,13 @@ def change_status(db: Db, user_id: str, issue_id: str, status: str) -> Any:
     p: Any = open_project_for(db, issue['project_id'], user_id)
     allowed: Any = C_WORKFLOW[issue['status']]
     if (status not in allowed):
-        raise ToolError(('Cannot move ' + issue['issue_id'] + ' (' + p['name'] + ') from ' + str(issue['status']) + ' to ' + str(status) + '; next steps: ' + ', '.join(allowed)))
+        raise ToolError(rt.sized('Cannot move ' + issue['issue_id'] + ' (' + p['name'] + ') from ' + str(issue['status']) + ' to ' + str(status) + '; next steps: ' + rt.join(', ', allowed)))
     if ((status == 'in_progress') or (status == 'in_review')):
         if not (issue['assignee'] is not None):
-            raise ToolError(('Assign ' + issue['issue_id'] + ' before starting work on it'))
+            raise ToolError(rt.sized('Assign ' + issue['issue_id'] + ' before starting work on it'))
         if ((issue['status'] != 'in_progress') and (issue['status'] != 'in_review')):
             if not (active_count(db, rt.lookup_or(issue, 'assignee', '')) < C_MAX_ACTIVE_PER_USER):
-                raise ToolError(('The assignee already has ' + str(C_MAX_ACTIVE_PER_USER) + ' active issues'))
+                raise ToolError(rt.sized('The assignee already has ' + str(C_MAX_ACTIVE_PER_USER) + ' active issues'))
     if ((status == 'done') and (issue['priority'] == 'critical')):
         if not (len(issue['comments']) > 0):
             raise ToolError('Critical issues need a comment explaining the fix before they are done')
@@ -178,7 +178,7 @@ def add_comment(db: Db, user_id: str, issue_id: str, text: str) -> Any:
     issue: Any = find_issue(db, issue_id)
     p: Any = open_project_for(db, issue['project_id'], user_id)
     if (user_id not in p['members']):
-        raise ToolError(('User ' + user_id + ' is not a member of ' + p['project_id']))
+        raise ToolError(rt.sized('User ' + user_id + ' is not a member of ' + p['project_id']))
     db.append(issue['comments'], {'author': user_id, 'text': text, 'at': db.clock})
     return issue
 
@@ -190,13 +190,13 @@ def set_labels(db: Db, user_id: str, issue_id: str, add: Any, remove_labels: Any
     """
     issue: Any = find_issue(db, issue_id)
     p: Any = open_project_for(db, issue['project_id'], user_id)
-    for l_ in list(remove_labels):
+    for l_ in rt.steps(list(remove_labels)):
         if (l_ not in issue['labels']):
-            raise ToolError((issue['issue_id'] + " has no label '" + l_ + "'"))
+            raise ToolError(rt.sized(issue['issue_id'] + " has no label '" + l_ + "'"))
         db.remove(issue['labels'], l_)
-    for l__2 in list(add):
+    for l__2 in rt.steps(list(add)):
         if (l__2 not in p['labels']):
-            raise ToolError(("Label '" + l__2 + "' is not allowed in " + p['project_id']))
+            raise ToolError(rt.sized("Label '" + l__2 + "' is not allowed in " + p['project_id']))
         if (l__2 not in issue['labels']):
             db.append(issue['labels'], l__2)
     return issue
@@ -211,11 +211,11 @@ def delete_issue(db: Db, user_id: str, issue_id: str) -> Any:
     issue: Any = find_issue(db, issue_id)
     p: Any = open_project_for(db, issue['project_id'], user_id)
     if not (p['lead'] == user_id):
-        raise ToolError(('Only the lead of ' + p['project_id'] + ' (' + str(p['lead']) + ') can delete issues'))
+        raise ToolError(rt.sized('Only the lead of ' + p['project_id'] + ' (' + str(p['lead']) + ') can delete issues'))
     if not ((issue['status'] != 'in_progress') and (issue['status'] != 'in_review')):
-        raise ToolError((issue['issue_id'] + ' is ' + str(issue['status']) + '; move it back to open first'))
+        raise ToolError(rt.sized(issue['issue_id'] + ' is ' + str(issue['status']) + '; move it back to open first'))
     db.delete(S['issues'], issue['issue_id'])
-    return ('Deleted ' + issue['issue_id'] + ': ' + issue['title'])
+    return rt.sized('Deleted ' + issue['issue_id'] + ': ' + issue['title'])
 
 
 def archive_project(db: Db, user_id: str, project_id: str) -> Any:
@@ -226,10 +226,10 @@ def archive_project(db: Db, user_id: str, project_id: str) -> Any:
     S = db.data
     p: Any = open_project_for(db, project_id, user_id)
     if not (p['lead'] == user_id):
-        raise ToolError(('Only the lead of ' + p['project_id'] + ' can archive it'))
-    unfinished: Any = [i['issue_id'] for i in S['issues'].values() if (((i['project_id'] == p['project_id']) and (i['status'] != 'done')) and (i['status'] != 'wont_fix'))]
+        raise ToolError(rt.sized('Only the lead of ' + p['project_id'] + ' can archive it'))
+    unfinished: Any = [i['issue_id'] for i in rt.steps(S['issues'].values()) if (((i['project_id'] == p['project_id']) and (i['status'] != 'done')) and (i['status'] != 'wont_fix'))]
     if not (len(unfinished) == 0):
-        raise ToolError((str(len(unfinished)) + ' issues are unfinished: ' + ', '.join(rt.slice_(unfinished, 0, 5))))
+        raise ToolError(rt.sized(str(len(unfinished)) + ' issues are unfinished: ' + rt.join(', ', rt.slice_(unfinished, 0, 5))))
     db.set(p, 'archived', True)
     return p
 
@@ -240,7 +240,7 @@ def invariant_1(db: Db) -> Any:
     From specs/projects/projects.env:71 (invariant).
     """
     S = db.data
-    return bool(all([(rt.lookup_or(i, 'estimate_hours', 1) > 0) for i in S['issues'].values()]))
+    return bool(all([(rt.lookup_or(i, 'estimate_hours', 1) > 0) for i in rt.steps(S['issues'].values())]))
 
 
 def invariant_2(db: Db) -> Any:
@@ -249,4 +249,4 @@ def invariant_2(db: Db) -> Any:
     From specs/projects/projects.env:72 (invariant).
     """
     S = db.data
-    return bool(all([(len(p['members']) > 0) for p in S['projects'].values()]))
+    return bool(all([(len(p['members']) > 0) for p in rt.steps(S['projects'].values())]))

@@ -24,7 +24,7 @@ def find_device(db: Db, device_id: str) -> Any:
     From specs/smarthome/smarthome.env:97 (helper fn).
     """
     S = db.data
-    return rt.lookup(S['devices'], device_id, ('Device ' + device_id + ' not found'))
+    return rt.lookup(S['devices'], device_id, rt.sized('Device ' + device_id + ' not found'))
 
 
 def controllable(db: Db, device_id: str) -> Any:
@@ -34,7 +34,7 @@ def controllable(db: Db, device_id: str) -> Any:
     """
     d: Any = find_device(db, device_id)
     if not d['online']:
-        raise ToolError((d['name'] + ' (' + device_id + ') is offline; ask the customer to check its power and Wi-Fi'))
+        raise ToolError(rt.sized(d['name'] + ' (' + device_id + ') is offline; ask the customer to check its power and Wi-Fi'))
     return d
 
 
@@ -74,9 +74,9 @@ def find_home_by_email(db: Db, email: str) -> Any:
     From specs/smarthome/smarthome.env:127 (read tool).
     """
     S = db.data
-    found: Any = [h for h in S['homes'].values() if (h['owner_email'].lower() == email.strip().lower())]
+    found: Any = [h for h in rt.steps(S['homes'].values()) if (h['owner_email'].lower() == email.strip().lower())]
     if not (len(found) == 1):
-        raise ToolError(('No home registered to ' + email))
+        raise ToolError(rt.sized('No home registered to ' + email))
     return found[0]
 
 
@@ -87,8 +87,8 @@ def list_devices(db: Db, home_id: str, room: str | None, kind: str | None) -> An
     """
     S = db.data
     if (home_id not in S['homes']):
-        raise ToolError(('Home ' + home_id + ' not found'))
-    return [d for d in S['devices'].values() if (((d['home_id'] == home_id) and ((room is None) or (d['room'] == room))) and ((kind is None) or (kind_of(db, d) == kind)))]
+        raise ToolError(rt.sized('Home ' + home_id + ' not found'))
+    return [d for d in rt.steps(S['devices'].values()) if (((d['home_id'] == home_id) and ((room is None) or (d['room'] == room))) and ((kind is None) or (kind_of(db, d) == kind)))]
 
 
 def get_device(db: Db, device_id: str) -> Any:
@@ -106,8 +106,8 @@ def list_scenes(db: Db, home_id: str) -> Any:
     """
     S = db.data
     if (home_id not in S['homes']):
-        raise ToolError(('Home ' + home_id + ' not found'))
-    return [s for s in S['scenes'].values() if (s['home_id'] == home_id)]
+        raise ToolError(rt.sized('Home ' + home_id + ' not found'))
+    return [s for s in rt.steps(S['scenes'].values()) if (s['home_id'] == home_id)]
 
 
 def set_power(db: Db, device_id: str, on: bool) -> Any:
@@ -119,7 +119,7 @@ def set_power(db: Db, device_id: str, on: bool) -> Any:
     if not (not ((d['settings']['kind'] == 'lock') and (not on))):
         raise ToolError('Locks cannot be switched off; lock or unlock them instead')
     if not (d['powered'] != on):
-        raise ToolError((d['name'] + ' is already ' + ('on' if on else 'off')))
+        raise ToolError(rt.sized(d['name'] + ' is already ' + ('on' if on else 'off')))
     db.set(d, 'powered', on)
     return d
 
@@ -137,7 +137,7 @@ def set_light(db: Db, device_id: str, brightness: int, color: str | None) -> Any
             db.set(s, 'color', rt.coalesce(color, s['color']))
         db.set(d, 'powered', (brightness > 0))
         return d
-    raise ToolError((d['name'] + ' is a ' + kind_of(db, d) + ', not a light'))
+    raise ToolError(rt.sized(d['name'] + ' is a ' + kind_of(db, d) + ', not a light'))
 
 
 def set_thermostat(db: Db, device_id: str, target_c: float, mode: str | None) -> Any:
@@ -149,11 +149,11 @@ def set_thermostat(db: Db, device_id: str, target_c: float, mode: str | None) ->
     s: Any = d['settings']
     if (s['kind'] == 'thermostat'):
         if not ((target_c >= C_MIN_TEMP_C) and (target_c <= C_MAX_TEMP_C)):
-            raise ToolError(('Target must be between ' + str(C_MIN_TEMP_C) + ' and ' + str(C_MAX_TEMP_C) + ' C'))
+            raise ToolError(rt.sized('Target must be between ' + str(C_MIN_TEMP_C) + ' and ' + str(C_MAX_TEMP_C) + ' C'))
         db.set(s, 'target_c', target_c)
         db.set(s, 'mode', rt.coalesce(mode, s['mode']))
         return d
-    raise ToolError((d['name'] + ' is a ' + kind_of(db, d) + ', not a thermostat'))
+    raise ToolError(rt.sized(d['name'] + ' is a ' + kind_of(db, d) + ', not a thermostat'))
 
 
 def set_lock(db: Db, device_id: str, locked: bool) -> Any:
@@ -169,7 +169,7 @@ def set_lock(db: Db, device_id: str, locked: bool) -> Any:
             raise ToolError('The home is in away mode; turn away mode off before unlocking')
         db.set(s, 'locked', locked)
         return d
-    raise ToolError((d['name'] + ' is a ' + kind_of(db, d) + ', not a lock'))
+    raise ToolError(rt.sized(d['name'] + ' is a ' + kind_of(db, d) + ', not a lock'))
 
 
 def add_guest_code(db: Db, device_id: str, guest_name: str, code: str) -> Any:
@@ -181,14 +181,14 @@ def add_guest_code(db: Db, device_id: str, guest_name: str, code: str) -> Any:
     s: Any = d['settings']
     if (s['kind'] == 'lock'):
         if (guest_name in s['guest_codes']):
-            raise ToolError((guest_name + ' already has a code; remove it first'))
+            raise ToolError(rt.sized(guest_name + ' already has a code; remove it first'))
         if not (len(s['guest_codes']) < C_MAX_GUEST_CODES):
-            raise ToolError((d['name'] + ' already has ' + str(C_MAX_GUEST_CODES) + ' guest codes'))
+            raise ToolError(rt.sized(d['name'] + ' already has ' + str(C_MAX_GUEST_CODES) + ' guest codes'))
         if (code in list(s['guest_codes'].values())):
             raise ToolError('That code is already in use on this lock')
         db.set(s['guest_codes'], guest_name, code)
         return d
-    raise ToolError((d['name'] + ' is a ' + kind_of(db, d) + ', not a lock'))
+    raise ToolError(rt.sized(d['name'] + ' is a ' + kind_of(db, d) + ', not a lock'))
 
 
 def remove_guest_code(db: Db, device_id: str, guest_name: str) -> Any:
@@ -200,10 +200,10 @@ def remove_guest_code(db: Db, device_id: str, guest_name: str) -> Any:
     s: Any = d['settings']
     if (s['kind'] == 'lock'):
         if (guest_name not in s['guest_codes']):
-            raise ToolError(('No code for ' + guest_name + ' on ' + d['name'] + '; guests: ' + ', '.join(list(s['guest_codes']))))
+            raise ToolError(rt.sized('No code for ' + guest_name + ' on ' + d['name'] + '; guests: ' + rt.join(', ', list(s['guest_codes']))))
         db.delete(s['guest_codes'], guest_name)
         return d
-    raise ToolError((d['name'] + ' is a ' + kind_of(db, d) + ', not a lock'))
+    raise ToolError(rt.sized(d['name'] + ' is a ' + kind_of(db, d) + ', not a lock'))
 
 
 def set_away_mode(db: Db, home_id: str, away: bool) -> Any:
@@ -212,10 +212,10 @@ def set_away_mode(db: Db, home_id: str, away: bool) -> Any:
     From specs/smarthome/smarthome.env:263 (write tool).
     """
     S = db.data
-    home: Any = rt.lookup(S['homes'], home_id, ('Home ' + home_id + ' not found'))
+    home: Any = rt.lookup(S['homes'], home_id, rt.sized('Home ' + home_id + ' not found'))
     db.set(home, 'away_mode', away)
     if away:
-        for d in list(S['devices'].values()):
+        for d in rt.steps(list(S['devices'].values())):
             if ((d['home_id'] != home_id) or (not d['online'])):
                 continue
             s: Any = d['settings']
@@ -233,10 +233,10 @@ def run_scene(db: Db, scene_id: str) -> Any:
     From specs/smarthome/smarthome.env:288 (write tool).
     """
     S = db.data
-    scene: Any = rt.lookup(S['scenes'], scene_id, ('Scene ' + scene_id + ' not found'))
+    scene: Any = rt.lookup(S['scenes'], scene_id, rt.sized('Scene ' + scene_id + ' not found'))
     changed: Any = []
-    for step in list(scene['steps']):
-        d: Any = rt.lookup(S['devices'], step['device_id'], ('Scene step device ' + str(step['device_id']) + ' no longer exists'))
+    for step in rt.steps(list(scene['steps'])):
+        d: Any = rt.lookup(S['devices'], step['device_id'], rt.sized('Scene step device ' + str(step['device_id']) + ' no longer exists'))
         if (not d['online']):
             continue
         if (not (d['settings']['kind'] == 'lock')):
@@ -255,15 +255,15 @@ def create_scene(db: Db, home_id: str, name: str, device_ids: Any, power: bool) 
     """
     S = db.data
     if (home_id not in S['homes']):
-        raise ToolError(('Home ' + home_id + ' not found'))
-    for s in S['scenes'].values():
+        raise ToolError(rt.sized('Home ' + home_id + ' not found'))
+    for s in rt.steps(S['scenes'].values()):
         if not (not ((s['home_id'] == home_id) and (s['name'].lower() == name.lower()))):
-            raise ToolError(("A scene named '" + s['name'] + "' already exists (" + s['scene_id'] + ')'))
+            raise ToolError(rt.sized("A scene named '" + s['name'] + "' already exists (" + s['scene_id'] + ')'))
     steps: Any = []
-    for id_ in list(device_ids):
+    for id_ in rt.steps(list(device_ids)):
         d: Any = find_device(db, id_)
         if not (d['home_id'] == home_id):
-            raise ToolError(('Device ' + id_ + ' belongs to another home'))
+            raise ToolError(rt.sized('Device ' + id_ + ' belongs to another home'))
         db.append(steps, {'device_id': id_, 'power': power, 'brightness': None})
     id__2: str = rt.new_id(S['scenes'], 'sc_', 4)
     db.insert(S['scenes'], id__2, {'scene_id': id__2, 'home_id': home_id, 'name': name, 'steps': steps})
@@ -277,12 +277,12 @@ def remove_device(db: Db, device_id: str) -> Any:
     """
     S = db.data
     d: Any = find_device(db, device_id)
-    for s in list(S['scenes'].values()):
-        kept: Any = [st for st in s['steps'] if (st['device_id'] != device_id)]
+    for s in rt.steps(list(S['scenes'].values())):
+        kept: Any = [st for st in rt.steps(s['steps']) if (st['device_id'] != device_id)]
         if (len(kept) != len(s['steps'])):
             db.set(s, 'steps', kept)
     db.delete(S['devices'], device_id)
-    return ('Removed ' + d['name'] + ' (' + device_id + ')')
+    return rt.sized('Removed ' + d['name'] + ' (' + device_id + ')')
 
 
 def invariant_1(db: Db) -> Any:
@@ -291,7 +291,7 @@ def invariant_1(db: Db) -> Any:
     From specs/smarthome/smarthome.env:88 (invariant).
     """
     S = db.data
-    return bool(all([thermostat_in_range(db, d) for d in S['devices'].values()]))
+    return bool(all([thermostat_in_range(db, d) for d in rt.steps(S['devices'].values())]))
 
 
 def invariant_2(db: Db) -> Any:
@@ -300,4 +300,4 @@ def invariant_2(db: Db) -> Any:
     From specs/smarthome/smarthome.env:89 (invariant).
     """
     S = db.data
-    return bool(all([guest_codes_within_limit(db, d) for d in S['devices'].values()]))
+    return bool(all([guest_codes_within_limit(db, d) for d in rt.steps(S['devices'].values())]))

@@ -25,7 +25,7 @@ def get_user(db: Db, user_id: str) -> Any:
     From specs/tau2/airline.env:179 (helper fn).
     """
     S = db.data
-    return rt.lookup(S['users'], user_id, ('User ' + user_id + ' not found'))
+    return rt.lookup(S['users'], user_id, rt.sized('User ' + user_id + ' not found'))
 
 
 def get_reservation(db: Db, reservation_id: str) -> Any:
@@ -34,7 +34,7 @@ def get_reservation(db: Db, reservation_id: str) -> Any:
     From specs/tau2/airline.env:183 (helper fn).
     """
     S = db.data
-    return rt.lookup(S['reservations'], reservation_id, ('Reservation ' + reservation_id + ' not found'))
+    return rt.lookup(S['reservations'], reservation_id, rt.sized('Reservation ' + reservation_id + ' not found'))
 
 
 def get_flight(db: Db, flight_number: str) -> Any:
@@ -43,7 +43,7 @@ def get_flight(db: Db, flight_number: str) -> Any:
     From specs/tau2/airline.env:187 (helper fn).
     """
     S = db.data
-    return rt.lookup(S['flights'], flight_number, ('Flight ' + flight_number + ' not found'))
+    return rt.lookup(S['flights'], flight_number, rt.sized('Flight ' + flight_number + ' not found'))
 
 
 def get_flight_instance(db: Db, flight_number: str, date: str) -> Any:
@@ -52,7 +52,7 @@ def get_flight_instance(db: Db, flight_number: str, date: str) -> Any:
     From specs/tau2/airline.env:191 (helper fn).
     """
     flight: Any = get_flight(db, flight_number)
-    return rt.lookup(flight['dates'], date, ('Flight ' + flight_number + ' not found on date ' + date))
+    return rt.lookup(flight['dates'], date, rt.sized('Flight ' + flight_number + ' not found on date ' + date))
 
 
 def new_reservation_id(db: Db) -> Any:
@@ -61,7 +61,7 @@ def new_reservation_id(db: Db) -> Any:
     From specs/tau2/airline.env:196 (helper fn).
     """
     S = db.data
-    for reservation_id in C_NEW_RESERVATION_IDS:
+    for reservation_id in rt.steps(C_NEW_RESERVATION_IDS):
         if (reservation_id not in S['reservations']):
             return reservation_id
     raise ToolError('Too many reservations')
@@ -74,7 +74,7 @@ def search_direct(db: Db, date: str, origin: str | None, destination: str | None
     """
     S = db.data
     results: Any = []
-    for flight in list(S['flights'].values()):
+    for flight in rt.steps(list(S['flights'].values())):
         instance: Any = rt.lookup_or(flight['dates'], date, None)
         if ((((((origin is None) or (flight['origin'] == origin)) and ((destination is None) or (flight['destination'] == destination))) and (instance is not None)) and (instance['status'] == 'available')) and ((leave_after is None) or (flight['scheduled_departure_time_est'] >= leave_after))):
             db.append(results, {'flight_number': flight['flight_number'], 'origin': flight['origin'], 'destination': flight['destination'], 'status': 'available', 'scheduled_departure_time_est': flight['scheduled_departure_time_est'], 'scheduled_arrival_time_est': flight['scheduled_arrival_time_est'], 'date': None, 'available_seats': instance['available_seats'], 'prices': instance['prices']})
@@ -108,34 +108,34 @@ def book_reservation(db: Db, user_id: str, origin: str, destination: str, flight
     reservation_id: str = new_reservation_id(db)
     reservation_flights: Any = []
     total_price: int = 0
-    for flight_info in list(flights):
+    for flight_info in rt.steps(list(flights)):
         flight: Any = get_flight(db, flight_info['flight_number'])
         instance: Any = get_flight_instance(db, flight_info['flight_number'], flight_info['date'])
         if (instance['status'] != 'available'):
-            raise ToolError(('Flight ' + flight_info['flight_number'] + ' not available on date ' + flight_info['date']))
+            raise ToolError(rt.sized('Flight ' + flight_info['flight_number'] + ' not available on date ' + flight_info['date']))
         if (instance['status'] == 'available'):
             if not (instance['available_seats'][cabin] >= len(passengers)):
-                raise ToolError(('Not enough seats on flight ' + flight_info['flight_number']))
+                raise ToolError(rt.sized('Not enough seats on flight ' + flight_info['flight_number']))
             price: int = instance['prices'][cabin]
             db.append(reservation_flights, {'flight_number': flight_info['flight_number'], 'origin': flight['origin'], 'destination': flight['destination'], 'date': flight_info['date'], 'price': price})
-            total_price = total_price + (price * len(passengers))
+            total_price = total_price + rt.bounded_int(price * len(passengers))
     if (insurance == 'yes'):
-        total_price = total_price + (30 * len(passengers))
-    total_price = total_price + (50 * nonfree_baggages)
-    for payment in payment_methods:
-        user_payment_method: Any = rt.lookup(user['payment_methods'], payment['payment_id'], ('Payment method ' + payment['payment_id'] + ' not found'))
+        total_price = total_price + rt.bounded_int(30 * len(passengers))
+    total_price = total_price + rt.bounded_int(50 * nonfree_baggages)
+    for payment in rt.steps(payment_methods):
+        user_payment_method: Any = rt.lookup(user['payment_methods'], payment['payment_id'], rt.sized('Payment method ' + payment['payment_id'] + ' not found'))
         if (((user_payment_method['source'] == 'gift_card') and (user_payment_method['amount'] < payment['amount'])) or ((user_payment_method['source'] == 'certificate') and (user_payment_method['amount'] < payment['amount']))):
-            raise ToolError(('Not enough balance in payment method ' + payment['payment_id']))
-    total_payment: int = sum([payment['amount'] for payment in payment_methods])
+            raise ToolError(rt.sized('Not enough balance in payment method ' + payment['payment_id']))
+    total_payment: int = sum([payment['amount'] for payment in rt.steps(payment_methods)])
     if not (total_payment == total_price):
-        raise ToolError(('Payment amount does not add up, total price is ' + str(total_price) + ', but paid ' + str(total_payment)))
-    for payment_2 in list(payment_methods):
-        user_payment_method_2: Any = rt.lookup(user['payment_methods'], payment_2['payment_id'], ('Payment method ' + payment_2['payment_id'] + ' not found'))
+        raise ToolError(rt.sized('Payment amount does not add up, total price is ' + str(total_price) + ', but paid ' + str(total_payment)))
+    for payment_2 in rt.steps(list(payment_methods)):
+        user_payment_method_2: Any = rt.lookup(user['payment_methods'], payment_2['payment_id'], rt.sized('Payment method ' + payment_2['payment_id'] + ' not found'))
         if (user_payment_method_2['source'] == 'gift_card'):
             db.set(user_payment_method_2, 'amount', user_payment_method_2['amount'] - payment_2['amount'])
         elif (user_payment_method_2['source'] == 'certificate'):
             db.delete(user['payment_methods'], payment_2['payment_id'])
-    for flight_info_2 in list(flights):
+    for flight_info_2 in rt.steps(list(flights)):
         instance_2: Any = get_flight_instance(db, flight_info_2['flight_number'], flight_info_2['date'])
         if (instance_2['status'] == 'available'):
             _t1 = instance_2['available_seats']
@@ -151,9 +151,9 @@ def calculate(db: Db, expression: str) -> Any:
 
     From specs/tau2/airline.env:304 (read tool).
     """
-    if not all([(c in '0123456789+-*/(). ') for c in expression]):
+    if not all([(c in '0123456789+-*/(). ') for c in rt.steps(expression)]):
         raise ToolError('Invalid characters in expression')
-    return str(round(rt.calc(expression), 2))
+    return str(rt.round_(rt.calc(expression), 2))
 
 
 def cancel_reservation(db: Db, reservation_id: str) -> Any:
@@ -162,8 +162,8 @@ def cancel_reservation(db: Db, reservation_id: str) -> Any:
     From specs/tau2/airline.env:313 (write tool).
     """
     reservation: Any = get_reservation(db, reservation_id)
-    refunds: Any = [{'payment_id': payment['payment_id'], 'amount': (-payment['amount'])} for payment in reservation['payment_history']]
-    for refund in list(refunds):
+    refunds: Any = [{'payment_id': payment['payment_id'], 'amount': (-payment['amount'])} for payment in rt.steps(reservation['payment_history'])]
+    for refund in rt.steps(list(refunds)):
         db.append(reservation['payment_history'], refund)
     db.set(reservation, 'status', 'cancelled')
     return reservation
@@ -207,9 +207,9 @@ def search_onestop_flight(db: Db, origin: str, destination: str, date: str) -> A
     From specs/tau2/airline.env:358 (read tool).
     """
     results: Any = []
-    for first_leg in list(search_direct(db, date, origin, None, None)):
-        second_date: str = (('2024-05-' + str((rt.to_int(rt.slice_(date, -2)) + 1))) if ('+1' in first_leg['scheduled_arrival_time_est']) else date)
-        for second_leg in list(search_direct(db, second_date, first_leg['destination'], destination, first_leg['scheduled_arrival_time_est'])):
+    for first_leg in rt.steps(list(search_direct(db, date, origin, None, None))):
+        second_date: str = (rt.sized('2024-05-' + str((rt.to_int(rt.slice_(date, -2)) + 1))) if ('+1' in first_leg['scheduled_arrival_time_est']) else date)
+        for second_leg in rt.steps(list(search_direct(db, second_date, first_leg['destination'], destination, first_leg['scheduled_arrival_time_est']))):
             leg1: Any = {'flight_number': first_leg['flight_number'], 'origin': first_leg['origin'], 'destination': first_leg['destination'], 'status': first_leg['status'], 'scheduled_departure_time_est': first_leg['scheduled_departure_time_est'], 'scheduled_arrival_time_est': first_leg['scheduled_arrival_time_est'], 'date': date, 'available_seats': first_leg['available_seats'], 'prices': first_leg['prices']}
             leg2: Any = {'flight_number': second_leg['flight_number'], 'origin': second_leg['origin'], 'destination': second_leg['destination'], 'status': second_leg['status'], 'scheduled_departure_time_est': second_leg['scheduled_departure_time_est'], 'scheduled_arrival_time_est': second_leg['scheduled_arrival_time_est'], 'date': second_date, 'available_seats': second_leg['available_seats'], 'prices': second_leg['prices']}
             db.append(results, [leg1, leg2])
@@ -222,10 +222,10 @@ def send_certificate(db: Db, user_id: str, amount: int) -> Any:
     From specs/tau2/airline.env:378 (write tool).
     """
     user: Any = get_user(db, user_id)
-    for payment_id in list(C_NEW_CERTIFICATE_IDS):
+    for payment_id in rt.steps(list(C_NEW_CERTIFICATE_IDS)):
         if (payment_id not in user['payment_methods']):
             db.insert(user['payment_methods'], payment_id, {'source': 'certificate', 'id': payment_id, 'amount': rt.to_float(amount)})
-            return ('Certificate ' + payment_id + ' added to user ' + user_id + ' with amount ' + str(amount) + '.')
+            return rt.sized('Certificate ' + payment_id + ' added to user ' + user_id + ' with amount ' + str(amount) + '.')
     raise ToolError('Too many certificates')
 
 
@@ -248,7 +248,7 @@ def update_reservation_baggages(db: Db, reservation_id: str, total_baggages: int
     """
     reservation: Any = get_reservation(db, reservation_id)
     user: Any = get_user(db, reservation['user_id'])
-    total_price: int = (50 * rt.max_(0, (nonfree_baggages - reservation['nonfree_baggages'])))
+    total_price: int = rt.bounded_int(50 * rt.max_(0, (nonfree_baggages - reservation['nonfree_baggages'])))
     payment: Any = payment_for_update(db, user, payment_id, total_price)
     if (payment is not None):
         db.append(reservation['payment_history'], payment)
@@ -267,23 +267,23 @@ def update_reservation_flights(db: Db, reservation_id: str, cabin: str, flights:
     passenger_count: int = len(reservation['passengers'])
     total_price: int = 0
     reservation_flights: Any = []
-    for flight_info in list(flights):
-        kept: Any = rt.first([f for f in reservation['flights'] if (((f['flight_number'] == flight_info['flight_number']) and (f['date'] == flight_info['date'])) and (cabin == reservation['cabin']))])
+    for flight_info in rt.steps(list(flights)):
+        kept: Any = rt.first([f for f in rt.steps(reservation['flights']) if (((f['flight_number'] == flight_info['flight_number']) and (f['date'] == flight_info['date'])) and (cabin == reservation['cabin']))])
         if (kept is not None):
-            total_price = total_price + (kept['price'] * passenger_count)
+            total_price = total_price + rt.bounded_int(kept['price'] * passenger_count)
             db.append(reservation_flights, kept)
             continue
         flight: Any = get_flight(db, flight_info['flight_number'])
         instance: Any = get_flight_instance(db, flight_info['flight_number'], flight_info['date'])
         if (instance['status'] != 'available'):
-            raise ToolError(('Flight ' + flight_info['flight_number'] + ' not available on date ' + flight_info['date']))
+            raise ToolError(rt.sized('Flight ' + flight_info['flight_number'] + ' not available on date ' + flight_info['date']))
         if (instance['status'] == 'available'):
             if not (instance['available_seats'][cabin] >= passenger_count):
-                raise ToolError(('Not enough seats on flight ' + flight_info['flight_number']))
+                raise ToolError(rt.sized('Not enough seats on flight ' + flight_info['flight_number']))
             price: int = instance['prices'][cabin]
             db.append(reservation_flights, {'flight_number': flight_info['flight_number'], 'origin': flight['origin'], 'destination': flight['destination'], 'date': flight_info['date'], 'price': price})
-            total_price = total_price + (price * passenger_count)
-    total_price = total_price - (sum([f['price'] for f in reservation['flights']]) * passenger_count)
+            total_price = total_price + rt.bounded_int(price * passenger_count)
+    total_price = total_price - rt.bounded_int(sum([f['price'] for f in rt.steps(reservation['flights'])]) * passenger_count)
     payment: Any = payment_for_update(db, user, payment_id, total_price)
     if (payment is not None):
         db.append(reservation['payment_history'], payment)

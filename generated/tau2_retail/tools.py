@@ -72,9 +72,9 @@ def calculate(db: Db, expression: str) -> Any:
 
     From specs/tau2/retail.env:133 (read tool).
     """
-    if not all([(c in '0123456789+-*/(). ') for c in expression]):
+    if not all([(c in '0123456789+-*/(). ') for c in rt.steps(expression)]):
         raise ToolError('Invalid characters in expression')
-    return str(round(rt.calc(expression), 2))
+    return str(rt.round_(rt.calc(expression), 2))
 
 
 def cancel_pending_order(db: Db, order_id: str, reason: str) -> Any:
@@ -95,17 +95,17 @@ The function returns the order details after the cancellation.
     if (reason not in ['no longer needed', 'ordered by mistake']):
         raise ToolError('Invalid reason')
     refunds: Any = []
-    for payment in list(order['payment_history']):
+    for payment in rt.steps(list(order['payment_history'])):
         payment_id: str = payment['payment_method_id']
         db.append(refunds, {'transaction_type': 'refund', 'amount': payment['amount'], 'payment_method_id': payment_id})
         user: Any = get_user(db, order['user_id'])
         payment_method: Any = get_payment_method(db, user['user_id'], payment_id)
         if (payment_method['source'] == 'gift_card'):
             db.set(payment_method, 'balance', payment_method['balance'] + payment['amount'])
-            db.set(payment_method, 'balance', round(payment_method['balance'], 2))
+            db.set(payment_method, 'balance', rt.round_(payment_method['balance'], 2))
     db.set(order, 'status', 'cancelled')
     db.set(order, 'cancel_reason', reason)
-    for refund in list(refunds):
+    for refund in rt.steps(list(refunds)):
         db.append(order['payment_history'], refund)
     return order
 
@@ -121,22 +121,22 @@ The agent needs to explain the exchange detail and ask for explicit user confirm
     order: Any = get_order(db, order_id)
     if not (order['status'] == 'delivered'):
         raise ToolError('Non-delivered order cannot be exchanged')
-    all_item_ids: Any = [item['item_id'] for item in order['items']]
-    for item_id in item_ids:
+    all_item_ids: Any = [item['item_id'] for item in rt.steps(order['items'])]
+    for item_id in rt.steps(item_ids):
         if not (rt.count(item_ids, item_id) <= rt.count(all_item_ids, item_id)):
-            raise ToolError(('Number of ' + item_id + ' not found.'))
+            raise ToolError(rt.sized('Number of ' + item_id + ' not found.'))
     if not (len(item_ids) == len(new_item_ids)):
         raise ToolError('The number of items to be exchanged should match.')
     diff_price: float = 0
-    for item_id_2, new_item_id in list(zip(item_ids, new_item_ids, strict=False)):
-        item: Any = rt.nonnull(rt.first([it for it in order['items'] if (it['item_id'] == item_id_2)]), ('Item ' + item_id_2 + ' not found'))
+    for item_id_2, new_item_id in rt.steps(list(zip(item_ids, new_item_ids, strict=False))):
+        item: Any = rt.nonnull(rt.first([it for it in rt.steps(order['items']) if (it['item_id'] == item_id_2)]), rt.sized('Item ' + item_id_2 + ' not found'))
         variant: Any = get_variant(db, item['product_id'], new_item_id)
         if not variant['available']:
-            raise ToolError(('New item ' + new_item_id + ' not found or available'))
+            raise ToolError(rt.sized('New item ' + new_item_id + ' not found or available'))
         old_price: float = item['price']
         new_price: float = variant['price']
         diff_price = diff_price + (new_price - old_price)
-    diff_price = round(diff_price, 2)
+    diff_price = rt.round_(diff_price, 2)
     payment_method: Any = get_payment_method(db, order['user_id'], payment_method_id)
     if ((payment_method['source'] == 'gift_card') and (payment_method['balance'] < diff_price)):
         raise ToolError('Insufficient gift card balance to pay for the price difference')
@@ -157,7 +157,7 @@ if the user is not found by email or cannot remember email.
     From specs/tau2/retail.env:230 (read tool).
     """
     S = db.data
-    for user_id, user in S['users'].items():
+    for user_id, user in rt.steps(S['users'].items()):
         if (((user['name']['first_name'].lower() == first_name.lower()) and (user['name']['last_name'].lower() == last_name.lower())) and (user['address']['zip'] == zip_)):
             return user_id
     raise ToolError('User not found')
@@ -169,7 +169,7 @@ def find_user_id_by_email(db: Db, email: str) -> Any:
     From specs/tau2/retail.env:251 (read tool).
     """
     S = db.data
-    for user_id, user in S['users'].items():
+    for user_id, user in rt.steps(S['users'].items()):
         if (user['email'].lower() == email.lower()):
             return user_id
     raise ToolError('User not found')
@@ -197,7 +197,7 @@ def get_item_details(db: Db, item_id: str) -> Any:
     From specs/tau2/retail.env:280 (read tool).
     """
     S = db.data
-    for product in S['products'].values():
+    for product in rt.steps(S['products'].values()):
         if (item_id in product['variants']):
             return product['variants'][item_id]
     raise ToolError('Item not found')
@@ -220,7 +220,7 @@ There are only 50 product types in the store.
     From specs/tau2/retail.env:299 (read tool).
     """
     S = db.data
-    product_dict: Any = {product['name']: product['product_id'] for product in S['products'].values()}
+    product_dict: Any = {product['name']: product['product_id'] for product in rt.steps(S['products'].values())}
     return rt.to_json(product_dict, sort_keys=True)
 
 
@@ -244,21 +244,21 @@ def modify_pending_order_items(db: Db, order_id: str, item_ids: Any, new_item_id
     order: Any = get_order(db, order_id)
     if not (order['status'] == 'pending'):
         raise ToolError('Non-pending order cannot be modified')
-    all_item_ids: Any = [item['item_id'] for item in order['items']]
-    for item_id in item_ids:
+    all_item_ids: Any = [item['item_id'] for item in rt.steps(order['items'])]
+    for item_id in rt.steps(item_ids):
         if not (rt.count(item_ids, item_id) <= rt.count(all_item_ids, item_id)):
-            raise ToolError((item_id + ' not found'))
+            raise ToolError(rt.sized(item_id + ' not found'))
     if not (len(item_ids) == len(new_item_ids)):
         raise ToolError('The number of items to be exchanged should match')
     diff_price: float = 0
     last_variant: Any = None
-    for item_id_2, new_item_id in list(zip(item_ids, new_item_ids, strict=False)):
+    for item_id_2, new_item_id in rt.steps(list(zip(item_ids, new_item_ids, strict=False))):
         if not (item_id_2 != new_item_id):
             raise ToolError('The new item id should be different from the old item id')
-        item: Any = rt.nonnull(rt.first([it for it in order['items'] if (it['item_id'] == item_id_2)]), ('Item ' + item_id_2 + ' not found'))
+        item: Any = rt.nonnull(rt.first([it for it in rt.steps(order['items']) if (it['item_id'] == item_id_2)]), rt.sized('Item ' + item_id_2 + ' not found'))
         variant: Any = get_variant(db, item['product_id'], new_item_id)
         if not variant['available']:
-            raise ToolError(('New item ' + new_item_id + ' not found or available'))
+            raise ToolError(rt.sized('New item ' + new_item_id + ' not found or available'))
         last_variant = variant
         old_price: float = item['price']
         new_price: float = variant['price']
@@ -269,9 +269,9 @@ def modify_pending_order_items(db: Db, order_id: str, item_ids: Any, new_item_id
     db.append(order['payment_history'], {'transaction_type': ('payment' if (diff_price > 0) else 'refund'), 'amount': abs(diff_price), 'payment_method_id': payment_method_id})
     if (payment_method['source'] == 'gift_card'):
         db.set(payment_method, 'balance', payment_method['balance'] - diff_price)
-        db.set(payment_method, 'balance', round(payment_method['balance'], 2))
-    for item_id_3, new_item_id_2 in list(zip(item_ids, new_item_ids, strict=False)):
-        item_2: Any = rt.nonnull(rt.first([it for it in order['items'] if (it['item_id'] == item_id_3)]), ('Item ' + item_id_3 + ' not found'))
+        db.set(payment_method, 'balance', rt.round_(payment_method['balance'], 2))
+    for item_id_3, new_item_id_2 in rt.steps(list(zip(item_ids, new_item_ids, strict=False))):
+        item_2: Any = rt.nonnull(rt.first([it for it in rt.steps(order['items']) if (it['item_id'] == item_id_3)]), rt.sized('Item ' + item_id_3 + ' not found'))
         db.set(item_2, 'item_id', new_item_id_2)
         db.set(item_2, 'price', last_variant['price'])
         db.set(item_2, 'options', last_variant['options'])
@@ -300,11 +300,11 @@ def modify_pending_order_payment(db: Db, order_id: str, payment_method_id: str) 
     db.append(order['payment_history'], {'transaction_type': 'refund', 'amount': amount, 'payment_method_id': old_payment_method_id})
     if (payment_method['source'] == 'gift_card'):
         db.set(payment_method, 'balance', payment_method['balance'] - amount)
-        db.set(payment_method, 'balance', round(payment_method['balance'], 2))
+        db.set(payment_method, 'balance', rt.round_(payment_method['balance'], 2))
     old_payment_method: Any = get_payment_method(db, order['user_id'], order['payment_history'][0]['payment_method_id'])
     if (old_payment_method['source'] == 'gift_card'):
         db.set(old_payment_method, 'balance', old_payment_method['balance'] + amount)
-        db.set(old_payment_method, 'balance', round(old_payment_method['balance'], 2))
+        db.set(old_payment_method, 'balance', rt.round_(old_payment_method['balance'], 2))
     return order
 
 
@@ -334,8 +334,8 @@ The user will receive follow-up email for how and where to return the item.
     payment_method: Any = get_payment_method(db, user['user_id'], payment_method_id)
     if not ((payment_method['source'] == 'gift_card') or (payment_method_id == order['payment_history'][0]['payment_method_id'])):
         raise ToolError('Payment method should be the original payment method')
-    all_item_ids: Any = [item['item_id'] for item in order['items']]
-    for item_id in item_ids:
+    all_item_ids: Any = [item['item_id'] for item in rt.steps(order['items'])]
+    for item_id in rt.steps(item_ids):
         if not (rt.count(item_ids, item_id) <= rt.count(all_item_ids, item_id)):
             raise ToolError('Some item not found')
     db.set(order, 'status', 'return requested')
