@@ -145,7 +145,8 @@ def test_seed_outside_the_folder_is_refused_without_reading_it(tmp_path: Path, w
         state {{ items: collection<A> by id }}
         read tool t() -> int {{ return 1 }}
     """, spec_dir)
-    assert codes(bag) == ["E0701"]
+    # one error for the policy file and one for the seed: every error of the spec is reported at once
+    assert codes(bag) == ["E0701", "E0701"]
     assert "TOPSECRET" not in bag.render() and "root:" not in bag.render()
     # allowed by whoever runs the compiler, not by the spec: --allow-dir / $ENVDSL_ALLOW_DIRS
     if written != "/etc/passwd":
