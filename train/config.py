@@ -169,10 +169,12 @@ def validate(raw: dict[str, Any]) -> RunConfig:
         "set exactly one of 'model.name_or_path' (pretrained model) and 'model.tiny' (build a small model)",
     )
     _expect(model.tiny is None or isinstance(model.tiny, dict), "'model.tiny' must be a mapping of sizes")
-    _expect(model.prompt_style in PROMPT_STYLES, f"model.prompt_style {model.prompt_style!r} is not one of {', '.join(PROMPT_STYLES)}")
+    _expect(model.prompt_style in PROMPT_STYLES,
+            f"model.prompt_style {model.prompt_style!r} is not one of {', '.join(PROMPT_STYLES)}")
     _expect(
         model.prompt_style == "full" or model.chat_template_path is None,
-        "set at most one of 'model.prompt_style: compact' and 'model.chat_template_path' (both choose the chat template)",
+        "set at most one of 'model.prompt_style: compact' and 'model.chat_template_path' "
+        "(both choose the chat template)",
     )
     _expect(model.dtype in {"auto", "bfloat16", "float16", "float32"}, f"model.dtype {model.dtype!r} is not one of auto, bfloat16, float16, float32")
     _expect(bool(data.train_dir), "missing config key 'data.train_dir' (directory of trajectory JSONL shards)")
