@@ -83,9 +83,11 @@ class Sizes:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+# Not yet run: about 4,000 training passes over 1-2K-token conversations (3 seeds x (4 scaling arms x 256 + 2 x
+# ~150)); at the ~1.5 conversations/s the 4.2M model may reach on 2 idle cores that is ~45 minutes of training.
 FULL = Sizes(config=str(CONFIGS / "small_cpu.yaml"), config_overrides=[], seeds=[0, 1, 2], ks=[4, 16, 64, 256],
-             budget=256, main_budget=256, unseen_synth=16, heldout_per_domain=1, vertical_heldout=8, eval_tasks=24,
-             epochs=2, max_new_tokens=64, max_turns=8)
+             budget=256, main_budget=128, unseen_synth=16, heldout_per_domain=1, vertical_heldout=8, eval_tasks=24,
+             epochs=1, max_new_tokens=64, max_turns=8)
 # The tiny config (~100K parameters) with the compact prompt: checks that the script runs; figures mean little.
 QUICK = Sizes(config=str(CONFIGS / "tiny_cpu.yaml"),
               config_overrides=["model.prompt_style=compact", "model.tiny.vocab_size=1024",
@@ -129,6 +131,10 @@ def sizes_from(args: argparse.Namespace) -> Sizes:
             setattr(sizes, name, getattr(args, name))
     if not sizes.seeds or not sizes.ks or min(sizes.ks) < 1:
         sys.exit("--seeds and --ks need at least one value, and every K must be positive")
+    if sizes.budget < max(sizes.ks):
+        # fewer conversations than domains: the largest K would really train on only `budget` domains
+        sys.exit(f"--budget {sizes.budget} is below the largest K ({max(sizes.ks)}): every domain of a scaling arm "
+                 "needs at least one conversation")
     if not sizes.tasks_per_domain:
         sizes.tasks_per_domain = math.ceil(sizes.budget / min(sizes.ks)) + max(sizes.heldout_per_domain,
                                                                                 sizes.vertical_heldout)

@@ -81,3 +81,19 @@ def test_plots_are_written_as_png(tmp_path):
     bars = plot_bars({"two_phase": cells, "mixed": cells}, "t", tmp_path / "b.png")
     for path in (scaling, bars):
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--synth", "no/such/folder"], "--synth no/such/folder: no such folder"),
+    (["--ks", "4,x"], "expected comma-separated integers"),
+    (["--budget", "8", "--ks", "4,16"], "--budget 8 is below the largest K (16)"),
+])
+def test_learning_signal_rejects_bad_arguments_without_a_traceback(args, message, tmp_path):
+    import subprocess
+
+    done = subprocess.run([sys.executable, str(REPO / "benchmarks" / "learning_signal.py"), "--quick",
+                           "--work", str(tmp_path), "--results", str(tmp_path), *args],
+                          cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert done.returncode != 0
+    assert message in done.stderr
+    assert "Traceback" not in done.stderr
