@@ -34,6 +34,7 @@ import argparse
 import json
 import math
 import os
+import random
 import subprocess
 import sys
 import time
@@ -80,6 +81,7 @@ class Sizes:
     max_new_tokens: int
     max_turns: int
     tasks_per_domain: int = 0  # 0: enough for the smallest K to fill the budget, plus the held-out ones
+    synth_domains: int = 0  # synthesised domains drawn (with --data-seed) from the --synth folders; 0: all
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -87,7 +89,7 @@ class Sizes:
 # ~150)); at the ~1.5 conversations/s the 4.2M model may reach on 2 idle cores that is ~45 minutes of training.
 FULL = Sizes(config=str(CONFIGS / "small_cpu.yaml"), config_overrides=[], seeds=[0, 1, 2], ks=[4, 16, 64, 256],
              budget=256, main_budget=128, unseen_synth=16, heldout_per_domain=1, vertical_heldout=8, eval_tasks=24,
-             epochs=1, max_new_tokens=64, max_turns=8)
+             epochs=1, max_new_tokens=64, max_turns=8, synth_domains=288)
 # The tiny config (~100K parameters) with the compact prompt: checks that the script runs; figures mean little.
 QUICK = Sizes(config=str(CONFIGS / "tiny_cpu.yaml"),
               config_overrides=["model.prompt_style=compact", "model.tiny.vocab_size=1024",
@@ -117,7 +119,7 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--seeds", type=int_list, default=None, help="training seeds, e.g. 0,1,2")
     ap.add_argument("--ks", type=int_list, default=None, help="domain counts of the scaling curve, e.g. 4,16,64,256")
     for name in ("budget", "main_budget", "unseen_synth", "heldout_per_domain", "vertical_heldout", "eval_tasks",
-                 "epochs", "max_new_tokens", "max_turns", "tasks_per_domain"):
+                 "epochs", "max_new_tokens", "max_turns", "tasks_per_domain", "synth_domains"):
         ap.add_argument(f"--{name.replace('_', '-')}", type=int, default=None,
                         help=f"default {getattr(FULL, name)} ({getattr(QUICK, name)} with --quick)")
     ap.add_argument("--config", default=None, help=f"run config (default {FULL.config}; tiny_cpu with --quick)")
@@ -167,20 +169,30 @@ def by_domain(rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
 # ---- data
 
 
-def synth_folder(path: Path) -> Path:
-    if not path.is_dir():
-        sys.exit(f"--synth {path}: no such folder")
-    accepted = path / "accepted"
-    return accepted if accepted.is_dir() else path
+def synth_domain_folders(folders: list[Path], count: int, seed: int) -> list[Path]:
+    """The domain folders (one .env each) under the accepted/ folder of each `envdsl synth` output; `count` of them
+    drawn with `seed` when count > 0, so a 2,500-domain run is not sampled and rolled out in full."""
+    found = []
+    for path in folders:
+        if not path.is_dir():
+            sys.exit(f"--synth {path}: no such folder")
+        accepted = path / "accepted" if (path / "accepted").is_dir() else path
+        found += sorted(d.resolve() for d in accepted.iterdir() if d.is_dir() and any(d.glob("*.env")))
+    if folders and not found:
+        sys.exit(f"--synth: no accepted domain folder under {', '.join(map(str, folders))}")
+    if 0 < count < len(found):
+        found = sorted(random.Random(seed).sample(found, count))
+    return found
 
 
-def sample_tasks(work: Path, sources: list[Path], n: int, seed: int) -> list[list[dict[str, Any]]]:
-    """`envdsl tasks SOURCE -n N` per source: the tasks of each source, in file order."""
+def sample_tasks(work: Path, sources: list[list[Path]], n: int, seed: int) -> list[list[dict[str, Any]]]:
+    """`envdsl tasks FOLDER... -n N` per source: the tasks of each source, in file order."""
     out = []
-    for i, source in enumerate(sources):
+    for i, folders in enumerate(sources):
         path = work / f"tasks-{i}.jsonl"
-        envdsl("tasks", str(source), "-n", str(n), "--seed", str(seed), "-o", str(path))
-        out.append(read_jsonl(path))
+        if folders:
+            envdsl("tasks", *map(str, folders), "-n", str(n), "--seed", str(seed), "-o", str(path))
+        out.append(read_jsonl(path) if folders else [])
     return out
 
 
@@ -327,9 +339,10 @@ def main() -> None:
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
 
-    sources = [args.specs.resolve(), *(synth_folder(p).resolve() for p in args.synth)]
     if not args.specs.is_dir():
         sys.exit(f"--specs {args.specs}: no such folder")
+    synth_folders = synth_domain_folders(args.synth, sizes.synth_domains, args.data_seed)
+    sources = [[args.specs.resolve()], synth_folders]
     tasks_per_source = sample_tasks(work, sources, sizes.tasks_per_domain, args.data_seed)
     hand = sorted({t["domain"] for t in tasks_per_source[0]})
     synth = sorted({t["domain"] for ts in tasks_per_source[1:] for t in ts} - set(hand))
@@ -376,7 +389,8 @@ def main() -> None:
     summary = {
         "quick": args.quick, "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]), "sizes": asdict(sizes),
         "data_seed": args.data_seed, "omp_num_threads": os.environ["OMP_NUM_THREADS"],
-        "sources": [str(p) for p in sources],
+        "sources": {"specs": str(args.specs.resolve()), "synth": [str(p) for p in args.synth],
+                    "synth_domains_drawn": len(synth_folders)},
         "domains": {"seen": split.seen, "vertical": split.vertical, "unseen": split.unseen},
         "heldout_tasks": {g: len(ts) for g, ts in group_tasks.items()},
         "heldout_conversations": {g: len(rows) for g, (rows, _) in groups.items()},

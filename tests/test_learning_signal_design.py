@@ -97,3 +97,19 @@ def test_learning_signal_rejects_bad_arguments_without_a_traceback(args, message
     assert done.returncode != 0
     assert message in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_synth_domains_are_drawn_from_the_accepted_folders(tmp_path):
+    from learning_signal import synth_domain_folders
+
+    for name in ("d1", "d2", "d3", "d4"):
+        (tmp_path / "out" / "accepted" / name).mkdir(parents=True)
+        (tmp_path / "out" / "accepted" / name / f"{name}.env").write_text("")
+    (tmp_path / "out" / "accepted" / "not_a_domain").mkdir()
+    every = synth_domain_folders([tmp_path / "out"], 0, seed=0)
+    assert [p.name for p in every] == ["d1", "d2", "d3", "d4"]
+    drawn = synth_domain_folders([tmp_path / "out"], 2, seed=0)
+    assert len(drawn) == 2 and set(drawn) <= set(every) and drawn == sorted(drawn)
+    assert synth_domain_folders([tmp_path / "out"], 2, seed=0) == drawn
+    with pytest.raises(SystemExit, match="no accepted domain folder"):
+        synth_domain_folders([tmp_path / "out" / "accepted" / "not_a_domain"], 0, seed=0)
