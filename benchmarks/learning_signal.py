@@ -1,36 +1,44 @@
-"""Does training on envdsl trajectories teach anything? The tiny model, trained from scratch, scored on held-out tasks.
+"""Does training on envdsl conversations teach tool use? A CPU-scale model trained from scratch on oracle
+conversations of many domains, scored on held-out tasks.
 
-    OMP_NUM_THREADS=2 python benchmarks/learning_signal.py            # about 15 minutes on 2 CPU cores
-    python benchmarks/learning_signal.py --quick                       # smoke run, a couple of minutes
+    OMP_NUM_THREADS=2 python benchmarks/learning_signal.py --synth SYNTH_OUT     # the experiment
+    OMP_NUM_THREADS=1 python benchmarks/learning_signal.py --quick               # smoke run, a few minutes
 
-Tasks are sampled from every domain in specs/ and split per domain into training and held-out tasks; the domains
-in --unseen (default projects and tau2_airline) give no training data at all. Oracle rollouts of the training tasks
-of the other ("seen") domains train, from the same tiny base (tokenizer and initial weights):
-  two_phase     `python -m train`'s schedule: phase 1 on the seen general domains, phase 2 on the vertical domain
-  general_only  the phase-1 checkpoint of that run (the vertical domain is unseen to it)
-  mixed         one phase on the general and vertical data together, the same conversations and epochs
-and `base` (untrained) is the reference. Each is scored on the held-out tasks of three groups, seen general
-domains, the vertical domain (tau2_retail) and unseen domains, with:
+Domains: the hand-written ones in --specs and the accepted domains of each `envdsl synth` output folder given with
+--synth. Tasks are sampled per domain (`envdsl tasks`), solved by the oracle (`envdsl rollout --agent oracle`) and
+split per domain into training and held-out tasks. Unseen domains (the hand-written --unseen ones plus
+--unseen-synth synthesised ones drawn with --data-seed) give no training data; they are one fixed scoring set.
+Every training seed builds its own base (BPE tokenizer on the training text, initial weights) from --config
+(configs/train/small_cpu.yaml: 4.2M parameters, compact prompt), and trains these arms from it:
+  mixed         one phase on the seen general domains and the vertical domain together
+  two_phase     `python -m train`'s schedule: phase 1 on the general domains, phase 2 on the vertical one; the same
+                conversations and epochs as mixed (so the same steps, up to rounding per phase)
+  general_only  phase 1 of two_phase (the vertical domain is unseen to it)
+  scale_K       the environment-scaling curve: --budget conversations spread over K seen domains (K in --ks,
+                nested subsets drawn per seed), scored on the fixed unseen domains
+Scores per held-out group (seen, vertical, unseen):
   loss          mean cross-entropy per assistant token of the held-out oracle conversations (teacher forcing)
   call_ok       at each gold tool-call turn of those conversations, given the gold history: share of turns where
-                the greedy reply holds a well-formed <tool_call> block (parses, has a name), ...
+                the greedy reply holds a well-formed <tool_call> block, ...
   name_ok       ... names the gold tool, ...
   args_ok       ... and also has exactly the gold arguments
   pass^1        `envdsl eval`'s pass^1: the model plays each held-out task once against the scripted user
-
-A ~100K-parameter model is expected to score near 0 on pass^1; the loss and the next-call proxies are where a
-learning signal can show. Results go to benchmarks/results/learning_signal.json.
+Every figure is the mean over --seeds with its sample standard deviation, min and max. The targets of issue 17
+(mixed model: pass^1 >= 0.3 on seen domains, > 0 on unseen ones) are checked and reported as met or missed.
+Results: benchmarks/results/learning_signal.json and learning_signal_{scaling,phases,groups}.png.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
+import random
 import subprocess
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -45,45 +53,100 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
 from bench_common import DEFAULT_RESULTS, print_table, write_results  # noqa: E402
+from signal_design import (  # noqa: E402
+    check_targets,
+    round_robin,
+    scaling_subsets,
+    split_domains,
+    spread,
+)
 
-TINY_CONFIG = REPO / "configs" / "train" / "tiny_cpu.yaml"
-# The prompts (policy + tool schemas) are 3K-7K tokens with a 2048-token BPE; the tiny config's 512-token
-# vocabulary and 1024-token max_length would truncate every assistant turn away.
-TINY_OVERRIDES = ["model.tiny.vocab_size=2048", "model.tiny.max_position_embeddings=16384", "data.max_length=8192",
-                  "training.per_device_train_batch_size=1", "training.disable_tqdm=true"]
-MODELS = ("base", "general_only", "two_phase", "mixed")
-GROUPS = ("seen", "vertical", "unseen")
+CONFIGS = REPO / "configs" / "train"
+METRICS = ("loss", "call_ok", "name_ok", "args_ok", "pass^1")
 
 
 @dataclass
 class Sizes:
-    tasks_per_domain: int
-    heldout_per_domain: int
+    config: str  # run config of the model (configs/train/...)
+    config_overrides: list[str]
+    seeds: list[int]
+    ks: list[int]  # domains per arm of the scaling curve
+    budget: int  # training conversations per arm of the scaling curve
+    main_budget: int  # general training conversations of the mixed and two-phase arms (spread over seen domains)
+    unseen_synth: int  # synthesised domains held out of training (besides the named hand-written ones)
+    heldout_per_domain: int  # held-out tasks per seen domain
+    vertical_heldout: int  # held-out tasks of the vertical domain (the two-phase comparison is scored on them)
+    eval_tasks: int  # most held-out tasks per group (spread over its domains)
     epochs: int
     max_new_tokens: int
     max_turns: int
+    tasks_per_domain: int = 0  # 0: enough for the smallest K to fill the budget, plus the held-out ones
+    synth_domains: int = 0  # synthesised domains drawn (with --data-seed) from the --synth folders; 0: all
+    extra: dict[str, Any] = field(default_factory=dict)
 
 
-FULL = Sizes(tasks_per_domain=10, heldout_per_domain=2, epochs=2, max_new_tokens=48, max_turns=6)
-QUICK = Sizes(tasks_per_domain=3, heldout_per_domain=1, epochs=1, max_new_tokens=24, max_turns=3)
+# Not yet run: about 4,000 training passes over 1-2K-token conversations (3 seeds x (4 scaling arms x 256 + 2 x
+# ~150)); at the ~1.5 conversations/s the 4.2M model may reach on 2 idle cores that is ~45 minutes of training.
+FULL = Sizes(config=str(CONFIGS / "small_cpu.yaml"), config_overrides=[], seeds=[0, 1, 2], ks=[4, 16, 64, 256],
+             budget=256, main_budget=128, unseen_synth=16, heldout_per_domain=1, vertical_heldout=8, eval_tasks=24,
+             epochs=1, max_new_tokens=64, max_turns=8, synth_domains=288)
+# The tiny config (~100K parameters) with the compact prompt: checks that the script runs; figures mean little.
+QUICK = Sizes(config=str(CONFIGS / "tiny_cpu.yaml"),
+              config_overrides=["model.prompt_style=compact", "model.tiny.vocab_size=1024",
+                                "model.tiny.max_position_embeddings=4096", "data.max_length=3072"],
+              seeds=[0, 1, 2], ks=[2, 4], budget=8, main_budget=10, unseen_synth=1, heldout_per_domain=1,
+              vertical_heldout=1, eval_tasks=3, epochs=1, max_new_tokens=16, max_turns=2)
+
+
+def int_list(text: str) -> list[int]:
+    try:
+        return [int(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
 
 
 def parse_args() -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--quick", action="store_true", help="tiny sizes: checks the script runs, figures mean little")
-    ap.add_argument("--results", type=Path, default=DEFAULT_RESULTS, help="folder for learning_signal.json")
+    ap.add_argument("--quick", action="store_true", help="tiny model and sizes: checks the script runs")
+    ap.add_argument("--results", type=Path, default=DEFAULT_RESULTS, help="folder for the JSON file and the plots")
     ap.add_argument("--work", type=Path, default=REPO / "runs" / "learning_signal", help="tasks, rollouts, models")
-    ap.add_argument("--specs", default=str(REPO / "specs"), help="spec folder (every domain in it is sampled)")
-    ap.add_argument("--unseen", default="projects,tau2_airline", help="domains held out of training entirely")
+    ap.add_argument("--specs", type=Path, default=REPO / "specs", help="hand-written spec folder")
+    ap.add_argument("--synth", type=Path, action="append", default=[],
+                    help="`envdsl synth` output folder (its accepted/ domains are used); repeatable")
+    ap.add_argument("--unseen", default="projects,tau2_airline", help="hand-written domains held out of training")
     ap.add_argument("--vertical", default="tau2_retail", help="the phase-2 domain")
-    ap.add_argument("--seed", type=int, default=0)
-    for field, default in asdict(FULL).items():
-        ap.add_argument(f"--{field.replace('_', '-')}", type=int, default=None, help=f"default {default}")
+    ap.add_argument("--data-seed", type=int, default=0, help="task sampling and the unseen synthesised domains")
+    ap.add_argument("--seeds", type=int_list, default=None, help="training seeds, e.g. 0,1,2")
+    ap.add_argument("--ks", type=int_list, default=None, help="domain counts of the scaling curve, e.g. 4,16,64,256")
+    for name in ("budget", "main_budget", "unseen_synth", "heldout_per_domain", "vertical_heldout", "eval_tasks",
+                 "epochs", "max_new_tokens", "max_turns", "tasks_per_domain", "synth_domains"):
+        ap.add_argument(f"--{name.replace('_', '-')}", type=int, default=None,
+                        help=f"default {getattr(FULL, name)} ({getattr(QUICK, name)} with --quick)")
+    ap.add_argument("--config", default=None, help=f"run config (default {FULL.config}; tiny_cpu with --quick)")
     return ap.parse_args()
 
 
+def sizes_from(args: argparse.Namespace) -> Sizes:
+    sizes = Sizes(**{**asdict(QUICK if args.quick else FULL)})
+    for name in asdict(sizes):
+        if getattr(args, name, None) is not None:
+            setattr(sizes, name, getattr(args, name))
+    if not sizes.seeds or not sizes.ks or min(sizes.ks) < 1:
+        sys.exit("--seeds and --ks need at least one value, and every K must be positive")
+    if sizes.budget < max(sizes.ks):
+        # fewer conversations than domains: the largest K would really train on only `budget` domains
+        sys.exit(f"--budget {sizes.budget} is below the largest K ({max(sizes.ks)}): every domain of a scaling arm "
+                 "needs at least one conversation")
+    if not sizes.tasks_per_domain:
+        sizes.tasks_per_domain = math.ceil(sizes.budget / min(sizes.ks)) + max(sizes.heldout_per_domain,
+                                                                                sizes.vertical_heldout)
+    return sizes
+
+
 def envdsl(*args: str) -> None:
-    subprocess.run([sys.executable, "-m", "envdsl", *args], check=True, cwd=REPO)
+    done = subprocess.run([sys.executable, "-m", "envdsl", *args], cwd=REPO, capture_output=True, text=True)
+    if done.returncode != 0:
+        sys.exit(f"envdsl {args[0]} failed ({done.returncode}):\n{done.stderr.strip() or done.stdout.strip()}")
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
@@ -96,227 +159,252 @@ def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> Path:
     return path
 
 
+def by_domain(rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    out: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        out.setdefault(row["domain"], []).append(row)
+    return out
+
+
 # ---- data
 
 
-def sample_and_split(work: Path, specs: str, sizes: Sizes, seed: int, unseen: set[str]) -> tuple[list, list]:
-    """Training tasks (seen domains only) and held-out tasks (the last few of every domain)."""
-    envdsl("tasks", specs, "-n", str(sizes.tasks_per_domain), "--seed", str(seed), "-o", str(work / "tasks.jsonl"))
-    by_domain: dict[str, list[dict[str, Any]]] = {}
-    for task in read_jsonl(work / "tasks.jsonl"):
-        by_domain.setdefault(task["domain"], []).append(task)
-    missing = unseen - set(by_domain)
-    if missing:
-        sys.exit(f"--unseen names domains not in {specs}: {sorted(missing)}")
-    train, heldout = [], []
-    for domain, tasks in sorted(by_domain.items()):
-        heldout += tasks[-sizes.heldout_per_domain:]
-        if domain not in unseen:
-            train += tasks[:-sizes.heldout_per_domain]
-    return train, heldout
+def synth_domain_folders(folders: list[Path], count: int, seed: int) -> list[Path]:
+    """The domain folders (one .env each) under the accepted/ folder of each `envdsl synth` output; `count` of them
+    drawn with `seed` when count > 0, so a 2,500-domain run is not sampled and rolled out in full."""
+    found = []
+    for path in folders:
+        if not path.is_dir():
+            sys.exit(f"--synth {path}: no such folder")
+        accepted = path / "accepted" if (path / "accepted").is_dir() else path
+        found += sorted(d.resolve() for d in accepted.iterdir() if d.is_dir() and any(d.glob("*.env")))
+    if folders and not found:
+        sys.exit(f"--synth: no accepted domain folder under {', '.join(map(str, folders))}")
+    if 0 < count < len(found):
+        found = sorted(random.Random(seed).sample(found, count))
+    return found
 
 
-def oracle_dataset(tasks: list[dict[str, Any]], out: Path) -> Path:
+def sample_tasks(work: Path, sources: list[list[Path]], n: int, seed: int) -> list[list[dict[str, Any]]]:
+    """`envdsl tasks FOLDER... -n N` per source: the tasks of each source, in file order."""
+    out = []
+    for i, folders in enumerate(sources):
+        path = work / f"tasks-{i}.jsonl"
+        if folders:
+            envdsl("tasks", *map(str, folders), "-n", str(n), "--seed", str(seed), "-o", str(path))
+        out.append(read_jsonl(path) if folders else [])
+    return out
+
+
+def oracle_rows(tasks: list[dict[str, Any]], out: Path) -> list[dict[str, Any]]:
+    """The oracle's conversations of `tasks` that pass the filters (the training data format)."""
+    if not tasks:
+        return []
     envdsl("rollout", str(write_jsonl(out / "input.jsonl", tasks)), "-o", str(out), "--agent", "oracle")
-    return out / "dataset"
-
-
-def load_rows(dataset: Path) -> list[dict[str, Any]]:
-    return [row for shard in sorted(dataset.glob("shard-*.jsonl")) for row in read_jsonl(shard)]
+    return [row for shard in sorted((out / "dataset").glob("shard-*.jsonl")) for row in read_jsonl(shard)]
 
 
 # ---- training
 
 
-def train_models(dataset: Path, work: Path, sizes: Sizes, vertical: str, seed: int) -> tuple[dict, dict]:
-    """Checkpoint folder per model, and what each training phase reported."""
+def load_run_config(sizes: Sizes, seed: int, out: Path, data_dir: Path, vertical: str) -> Any:
     from train.config import load_config
+
+    return load_config(sizes.config, [*sizes.config_overrides, f"seed={seed}", f"output_dir={out}",
+                                      f"data.train_dir={data_dir}", f"data.vertical_domains=[{vertical}]",
+                                      f"training.num_train_epochs={sizes.epochs}",
+                                      f"phase2.num_train_epochs={sizes.epochs}", "training.disable_tqdm=true"])
+
+
+def build_base(sizes: Sizes, seed: int, out: Path, rows: list[dict[str, Any]], vertical: str) -> str:
+    """Tokenizer (trained on every training conversation of the seen domains) and seeded initial weights."""
+    from train.phases import distributed_state, prepare_base
+
+    data_dir = out / "data"
+    write_jsonl(data_dir / "shard-00000.jsonl", rows)
+    return prepare_base(load_run_config(sizes, seed, out, data_dir, vertical), rows, distributed_state())
+
+
+def train_arm(sizes: Sizes, seed: int, out: Path, rows: list[dict[str, Any]], vertical: str, phase: int,
+              start_from: str) -> dict[str, Any]:
+    """One training phase on `rows` from the checkpoint `start_from`; its summary (final/ under out/)."""
     from train.data import load_trajectories
-    from train.phases import PhaseStart, distributed_state, final_dir, run, train_phase
+    from train.phases import PhaseStart, distributed_state, train_phase
 
-    overrides = [*TINY_OVERRIDES, f"data.train_dir={dataset}", f"training.num_train_epochs={sizes.epochs}",
-                 f"seed={seed}", f"data.vertical_domains=[{vertical}]"]
-    two = load_config(TINY_CONFIG, [*overrides, f"output_dir={work / 'two_phase'}"])
-    result = run(two)
-    base = str(Path(two.output_dir) / "base")
-
-    # One phase over every seen domain, vertical included, from the same base. train.phases has no mixed
-    # schedule of its own, so the phase-1 step is run directly on the whole dataset.
-    mixed = load_config(TINY_CONFIG, [*overrides, f"output_dir={work / 'mixed'}"])
-    data = load_trajectories(dataset)
-    counts: dict[str, int] = {}
-    for domain in data["domain"]:
-        counts[domain] = counts.get(domain, 0) + 1
-    mixed_summary = train_phase(mixed, 1, data.select_columns(["messages", "tools"]),
-                                PhaseStart(model_path=base, tokenizer_path=base, adapter_path=None),
-                                dict(sorted(counts.items())), distributed_state())
-
-    def brief(s: dict[str, Any]) -> dict[str, Any]:
-        return {k: s[k] for k in ("conversations", "steps", "first_loss", "final_loss", "train_loss", "wall_time_s")}
-
-    checkpoints = {"base": base, "general_only": str(final_dir(two.output_dir, 1)),
-                   "two_phase": str(final_dir(two.output_dir, 2)), "mixed": str(final_dir(mixed.output_dir, 1))}
-    training = {"two_phase.phase1": brief(result["phases"]["1"]), "two_phase.phase2": brief(result["phases"]["2"]),
-                "mixed": brief(mixed_summary)}
-    return checkpoints, training
+    data_dir = out / f"data{phase}"
+    write_jsonl(data_dir / "shard-00000.jsonl", rows)
+    config = load_run_config(sizes, seed, out, data_dir, vertical)
+    counts = {d: len(r) for d, r in sorted(by_domain(rows).items())}
+    dataset = load_trajectories(data_dir).select_columns(["messages", "tools"])
+    summary = train_phase(config, phase, dataset, PhaseStart(model_path=start_from, tokenizer_path=start_from,
+                                                             adapter_path=None), counts, distributed_state())
+    keys = ("conversations", "steps", "first_loss", "final_loss", "train_loss", "wall_time_s", "final_checkpoint")
+    return {k: summary.get(k) for k in keys}
 
 
-# ---- scoring
+# ---- one seed
 
 
-def assistant_loss(backend: Any, rows: list[dict[str, Any]]) -> dict[str, list[float]]:
-    """Per domain: [sum of cross-entropy, assistant tokens] over the rows, with the training labels."""
-    import torch
-    import torch.nn.functional as F
+def run_seed(seed: int, sizes: Sizes, work: Path, train_rows: dict[str, list[dict[str, Any]]], split: Any,
+             groups: dict[str, tuple[list[dict[str, Any]], Path]]) -> dict[str, Any]:
+    from signal_score import score_groups
 
-    out: dict[str, list[float]] = {}
-    for row in rows:
-        enc = backend.tokenizer.apply_chat_template(row["messages"], tools=json.loads(row["tools"]), tokenize=True,
-                                                    return_dict=True, return_assistant_tokens_mask=True)
-        ids = torch.tensor([enc["input_ids"]])
-        mask = torch.tensor(enc["assistant_masks"][1:], dtype=torch.bool)  # a token is predicted from the one before
-        with torch.no_grad():
-            logits = backend.model(ids).logits[0, :-1]
-        ce = F.cross_entropy(logits[mask].float(), ids[0, 1:][mask], reduction="sum")
-        acc = out.setdefault(row["domain"], [0.0, 0.0])
-        acc[0] += float(ce)
-        acc[1] += int(mask.sum())
-    return out
+    out = work / f"seed{seed}"
+    vertical = split.vertical
+    every = [row for d in sorted(train_rows) for row in train_rows[d]]
+    base = build_base(sizes, seed, out / "base_build", every, vertical)
+    general = round_robin(train_rows, split.seen, sizes.main_budget)
+    vertical_rows = train_rows.get(vertical, [])
+    training: dict[str, Any] = {}
+    scores: dict[str, Any] = {}
 
+    def score(arm: str, checkpoint: str, names: tuple[str, ...]) -> None:
+        scores[arm] = score_groups(checkpoint, {g: groups[g] for g in names}, out / "eval" / arm,
+                                   sizes.max_new_tokens, sizes.max_turns)
 
-def next_call_probe(backend: Any, rows: list[dict[str, Any]], max_new_tokens: int) -> dict[str, list[int]]:
-    """Per domain: [gold call turns, well-formed calls, right tool name, right name and arguments]."""
-    from train.toolcall import parse_tool_calls
+    training["mixed"] = train_arm(sizes, seed, out / "mixed", general + vertical_rows, vertical, 1, base)
+    score("mixed", training["mixed"]["final_checkpoint"], ("seen", "vertical", "unseen"))
+    training["general_only"] = train_arm(sizes, seed, out / "two_phase", general, vertical, 1, base)
+    score("general_only", training["general_only"]["final_checkpoint"], ("vertical",))
+    training["two_phase"] = train_arm(sizes, seed, out / "two_phase", vertical_rows, vertical, 2,
+                                      training["general_only"]["final_checkpoint"])
+    score("two_phase", training["two_phase"]["final_checkpoint"], ("vertical",))
 
-    out: dict[str, list[int]] = {}
-    tools_cache: dict[str, Any] = {}
-    for row in rows:
-        tools = tools_cache.setdefault(row["tools"], json.loads(row["tools"]))
-        live = [{k: v for k, v in m.items() if v is not None} for m in row["messages"]]
-        for i, gold in enumerate(live):
-            if gold["role"] != "assistant" or not gold.get("tool_calls"):
-                continue
-            parsed = parse_tool_calls(backend.generate_text(live[:i], tools, max_tokens=max_new_tokens), None)
-            want = gold["tool_calls"][0]["function"]
-            got = parsed.tool_calls[0] if parsed.tool_calls and not parsed.errors else None
-            counts = out.setdefault(row["domain"], [0, 0, 0, 0])
-            counts[0] += 1
-            counts[1] += got is not None
-            counts[2] += got is not None and got.name == want["name"]
-            counts[3] += got is not None and got.name == want["name"] and got.arguments == json.loads(want["arguments"])
-    return out
+    subsets = scaling_subsets(split.seen, sizes.ks, seed)
+    for k, domains in subsets.items():
+        arm = f"scale_{k}"
+        rows = round_robin(train_rows, domains, sizes.budget)
+        training[arm] = {**train_arm(sizes, seed, out / arm, rows, vertical, 1, base), "domains": domains}
+        score(arm, training[arm]["final_checkpoint"], ("unseen",))
+    return {"training": training, "scores": scores}
 
 
-def play(checkpoint: str, heldout: Path, out: Path, sizes: Sizes) -> dict[str, Any]:
-    """`envdsl eval HELDOUT --agent hf:CHECKPOINT --trials 1 -k 1`, in this process (the model loads once)."""
-    import shutil
-
-    from envdsl.eval.run import evaluate
-    from envdsl.llm.hf_local import MAX_NEW_TOKENS_ENV
-    from envdsl.rollout.runner import RolloutConfig
-    from envdsl.session import environment_from_spec
-
-    os.environ[MAX_NEW_TOKENS_ENV] = str(sizes.max_new_tokens)
-    shutil.rmtree(out, ignore_errors=True)  # rollouts resume from their folder; a new model must not reuse them
-    cfg = RolloutConfig(agent=f"hf:{checkpoint}", trials=1, max_turns=sizes.max_turns, concurrency=1)
-    return evaluate(heldout, environment_from_spec, cfg, [1], out)["passk"]  # type: ignore[no-any-return]
+# ---- aggregation and report
 
 
-def group_of(domain: str, vertical: str, unseen: set[str]) -> str:
-    return "vertical" if domain == vertical else "unseen" if domain in unseen else "seen"
+def aggregate(per_seed: dict[int, dict[str, Any]]) -> dict[str, dict[str, dict[str, Any]]]:
+    """arm -> group -> metric -> spread over seeds."""
+    arms: dict[str, dict[str, dict[str, Any]]] = {}
+    first = next(iter(per_seed.values()))
+    for arm, groups in first["scores"].items():
+        for group in groups:
+            arms.setdefault(arm, {})[group] = {
+                m: spread([per_seed[s]["scores"].get(arm, {}).get(group, {}).get(m) for s in per_seed])
+                for m in METRICS}
+    return arms
 
 
-def score(checkpoint: str, rows: list[dict[str, Any]], heldout: Path, out: Path, sizes: Sizes, vertical: str,
-          unseen: set[str]) -> dict[str, Any]:
-    from envdsl.llm.hf_local import HFChatBackend
+def fmt(cell: dict[str, Any]) -> str:
+    return "-" if cell["mean"] is None else f"{cell['mean']:.3f}±{cell['std']:.3f}"
 
-    backend = HFChatBackend(checkpoint, max_new_tokens=sizes.max_new_tokens)
-    began = time.perf_counter()
-    loss = assistant_loss(backend, rows)
-    probe = next_call_probe(backend, rows, sizes.max_new_tokens)
-    passk = play(checkpoint, heldout, out, sizes)
-    per_domain = {}
-    for domain in sorted(set(loss) | set(probe) | (set(passk) - {"all"})):
-        played = passk.get(domain, {})
-        per_domain[domain] = {"loss": loss.get(domain, [0.0, 0.0]), "probe": probe.get(domain, [0, 0, 0, 0]),
-                              "pass1": played.get("pass^1"), "tasks": played.get("tasks", 0)}
-    groups = {}
-    for group in GROUPS:
-        members = [d for d in per_domain if group_of(d, vertical, unseen) == group]
-        ce = sum(per_domain[d]["loss"][0] for d in members)
-        tokens = sum(per_domain[d]["loss"][1] for d in members)
-        probe_sum = [sum(per_domain[d]["probe"][j] for d in members) for j in range(4)]
-        tasks = sum(per_domain[d]["tasks"] for d in members)
-        passed = sum((per_domain[d]["pass1"] or 0.0) * per_domain[d]["tasks"] for d in members)
-        turns = probe_sum[0]
-        groups[group] = {
-            "domains": members,
-            "loss": round(ce / tokens, 4) if tokens else None,
-            "assistant_tokens": int(tokens),
-            "call_turns": turns,
-            "call_ok": round(probe_sum[1] / turns, 4) if turns else None,
-            "name_ok": round(probe_sum[2] / turns, 4) if turns else None,
-            "args_ok": round(probe_sum[3] / turns, 4) if turns else None,
-            "tasks": tasks,
-            "pass^1": round(passed / tasks, 4) if tasks else None,
-        }
-    return {"groups": groups, "per_domain": per_domain, "score_seconds": round(time.perf_counter() - began, 1)}
+
+def report(summary: dict[str, Any], sizes: Sizes, split: Any, results: Path) -> list[Path]:
+    from signal_plots import plot_bars, plot_scaling
+
+    arms = summary["arms"]
+    n = len(sizes.seeds)
+    print_table(f"\nmixed model (all seen domains, one phase), mean±std over {n} seeds",
+                ["group", *METRICS], [[g, *(fmt(arms["mixed"][g][m]) for m in METRICS)] for g in arms["mixed"]])
+    print_table(f"\n{split.vertical}: two-phase vs one mixed phase (same conversations and epochs)",
+                ["arm", *METRICS], [[a, *(fmt(arms[a]["vertical"][m]) for m in METRICS)]
+                                    for a in ("two_phase", "mixed", "general_only")])
+    ks = summary["scaling"]["ks"]
+    print_table(f"\nenvironment scaling: {sizes.budget} conversations over K domains, scored on {len(split.unseen)} "
+                "unseen domains", ["K", *METRICS],
+                [[k, *(fmt(arms[f"scale_{k}"]["unseen"][m]) for m in METRICS)] for k in ks])
+    if summary["scaling"]["skipped_ks"]:
+        print(f"skipped K (more than the {len(split.seen)} seen domains): {summary['scaling']['skipped_ks']}")
+    for name, target in summary["targets"].items():
+        print(f"target {name} {target['target']}: {target['verdict']} (mean {target['mean']})")
+
+    results.mkdir(parents=True, exist_ok=True)
+    title = f"{'quick run, ' if summary['quick'] else ''}mean ± std over seeds {sizes.seeds}"
+    return [
+        plot_scaling({"ks": ks, "by_k": {str(k): arms[f"scale_{k}"]["unseen"] for k in ks}},
+                     f"unseen domains vs training domains K ({title})", results / "learning_signal_scaling.png"),
+        plot_bars({a: arms[a]["vertical"] for a in ("two_phase", "mixed", "general_only")},
+                  f"{split.vertical}: two-phase vs one mixed phase ({title})", results / "learning_signal_phases.png"),
+        plot_bars({g: arms["mixed"][g] for g in arms["mixed"]}, f"mixed model by held-out group ({title})",
+                  results / "learning_signal_groups.png"),
+    ]
 
 
 def main() -> None:
     args = parse_args()
-    sizes = QUICK if args.quick else FULL
-    for field in asdict(sizes):
-        if getattr(args, field) is not None:
-            setattr(sizes, field, getattr(args, field))
-    unseen = {d for d in args.unseen.split(",") if d}
-    if args.vertical in unseen:
-        sys.exit("the vertical domain cannot also be unseen")
+    sizes = sizes_from(args)
+    if args.config:
+        sizes.config = args.config
     work = args.work.resolve() / ("quick" if args.quick else "full")
     work.mkdir(parents=True, exist_ok=True)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
 
-    train_tasks, heldout_tasks = sample_and_split(work, args.specs, sizes, args.seed, unseen)
-    if args.vertical not in {t["domain"] for t in train_tasks}:
-        sys.exit(f"no training task of the vertical domain {args.vertical}")
-    train_data = oracle_dataset(train_tasks, work / "rollouts" / "train")
-    heldout_data = oracle_dataset(heldout_tasks, work / "rollouts" / "heldout")
-    heldout_path = write_jsonl(work / "heldout.jsonl", heldout_tasks)
-    heldout_rows = load_rows(heldout_data)
+    if not args.specs.is_dir():
+        sys.exit(f"--specs {args.specs}: no such folder")
+    synth_folders = synth_domain_folders(args.synth, sizes.synth_domains, args.data_seed)
+    sources = [[args.specs.resolve()], synth_folders]
+    tasks_per_source = sample_tasks(work, sources, sizes.tasks_per_domain, args.data_seed)
+    hand = sorted({t["domain"] for t in tasks_per_source[0]})
+    synth = sorted({t["domain"] for ts in tasks_per_source[1:] for t in ts} - set(hand))
+    try:
+        split = split_domains(hand, synth, args.vertical, [d for d in args.unseen.split(",") if d],
+                              min(sizes.unseen_synth, len(synth)), args.data_seed)
+    except ValueError as e:
+        sys.exit(str(e))
+    tasks = by_domain([t for ts in tasks_per_source for t in ts])
+
+    train_tasks, heldout = [], {"seen": {}, "vertical": {}, "unseen": {}}
+    for domain in split.seen:
+        heldout["seen"][domain] = tasks[domain][-sizes.heldout_per_domain:]
+        train_tasks += tasks[domain][:-sizes.heldout_per_domain]
+    heldout["vertical"][split.vertical] = tasks[split.vertical][-sizes.vertical_heldout:]
+    train_tasks += tasks[split.vertical][:-sizes.vertical_heldout]
+    for domain in split.unseen:
+        heldout["unseen"][domain] = tasks[domain]
+    group_tasks = {g: round_robin(per, sorted(per), sizes.eval_tasks) for g, per in heldout.items()}
+
+    train_rows = by_domain(oracle_rows(train_tasks, work / "rollouts" / "train"))
+    heldout_rows = oracle_rows([t for g in group_tasks.values() for t in g], work / "rollouts" / "heldout")
+    groups = {}
+    for g, ts in group_tasks.items():
+        ids = {t["task_id"] for t in ts}
+        groups[g] = ([r for r in heldout_rows if r["task_id"] in ids], write_jsonl(work / f"heldout-{g}.jsonl", ts))
     timings["data_s"] = round(time.perf_counter() - t0, 1)
+    print(f"domains: {len(split.seen)} seen, vertical {split.vertical}, {len(split.unseen)} unseen "
+          f"({', '.join(split.unseen)}); training conversations: {sum(len(r) for r in train_rows.values())}; "
+          f"held-out tasks: " + ", ".join(f"{g} {len(ts)}" for g, ts in group_tasks.items()), flush=True)
 
-    t1 = time.perf_counter()
-    checkpoints, training = train_models(train_data, work, sizes, args.vertical, args.seed)
-    timings["train_s"] = round(time.perf_counter() - t1, 1)
-
-    t2 = time.perf_counter()
-    models = {name: score(checkpoints[name], heldout_rows, heldout_path, work / "eval" / name, sizes, args.vertical,
-                          unseen) for name in MODELS}
-    timings["score_s"] = round(time.perf_counter() - t2, 1)
+    per_seed = {}
+    for seed in sizes.seeds:
+        began = time.perf_counter()
+        per_seed[seed] = run_seed(seed, sizes, work, train_rows, split, groups)
+        timings[f"seed{seed}_s"] = round(time.perf_counter() - began, 1)
+        print(f"seed {seed} done in {timings[f'seed{seed}_s']} s", flush=True)
     timings["total_s"] = round(time.perf_counter() - t0, 1)
 
-    rows = []
-    for name in MODELS:
-        for group in GROUPS:
-            g = models[name]["groups"][group]
-            rows.append([name, group, g["loss"], g["call_ok"], g["name_ok"], g["args_ok"], g["pass^1"],
-                         f"{g['call_turns']}/{g['tasks']}"])
-    print_table(f"held-out tasks (train: {len(train_tasks)} tasks of {len({t['domain'] for t in train_tasks})} "
-                f"domains; unseen: {', '.join(sorted(unseen))}; vertical: {args.vertical})",
-                ["model", "group", "loss", "call_ok", "name_ok", "args_ok", "pass^1", "turns/tasks"], rows)
-    print_table(f"\n{args.vertical}: two-phase vs one mixed phase (same data and epochs)",
-                ["model", "loss", "call_ok", "name_ok", "args_ok", "pass^1"],
-                [[name, *(models[name]["groups"]["vertical"][k] for k in ("loss", "call_ok", "name_ok", "args_ok",
-                                                                           "pass^1"))]
-                 for name in ("two_phase", "mixed", "general_only")])
+    arms = aggregate(per_seed)
+    ks = [k for k in sizes.ks if f"scale_{k}" in arms]
+    steps = {s: {a: per_seed[s]["training"][a]["steps"] for a in ("mixed", "general_only", "two_phase")}
+             for s in per_seed}
+    summary = {
+        "quick": args.quick, "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]), "sizes": asdict(sizes),
+        "data_seed": args.data_seed, "omp_num_threads": os.environ["OMP_NUM_THREADS"],
+        "sources": {"specs": str(args.specs.resolve()), "synth": [str(p) for p in args.synth],
+                    "synth_domains_drawn": len(synth_folders)},
+        "domains": {"seen": split.seen, "vertical": split.vertical, "unseen": split.unseen},
+        "heldout_tasks": {g: len(ts) for g, ts in group_tasks.items()},
+        "heldout_conversations": {g: len(rows) for g, (rows, _) in groups.items()},
+        "training_conversations": {d: len(r) for d, r in sorted(train_rows.items())},
+        "steps": steps,  # mixed vs general_only + two_phase: the same conversations, the same steps up to rounding
+        "scaling": {"ks": ks, "skipped_ks": [k for k in sizes.ks if k not in ks], "budget": sizes.budget},
+        "arms": arms,
+        "targets": check_targets(arms["mixed"]["seen"]["pass^1"], arms["mixed"]["unseen"]["pass^1"]),
+        "per_seed": per_seed, "timings": timings,
+    }
+    plots = report(summary, sizes, split, args.results)
+    summary["plots"] = [p.name for p in plots]
     print("timings:", timings)
-    write_results(args.results, "learning_signal", {
-        "quick": args.quick, "sizes": asdict(sizes), "seed": args.seed, "vertical": args.vertical,
-        "unseen": sorted(unseen), "omp_num_threads": os.environ["OMP_NUM_THREADS"],
-        "train_tasks": len(train_tasks), "heldout_tasks": len(heldout_tasks),
-        "heldout_conversations": len(heldout_rows),
-        "training": training, "models": {name: models[name] for name in MODELS}, "timings": timings})
+    write_results(args.results, "learning_signal", summary)
 
 
 if __name__ == "__main__":

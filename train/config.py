@@ -28,6 +28,9 @@ class ModelSettings:
     tiny: dict[str, Any] | None = None
     # Jinja file or tokenizer directory whose chat template replaces the model's own.
     chat_template_path: str | None = None
+    # "full": tool schemas as JSON and the whole policy; "compact": one line per tool and a few policy rules, so
+    # that a conversation fits in 1-2K tokens (small models). Tool calls are rendered and parsed the same way.
+    prompt_style: str = "full"
     # "auto": bfloat16 on a GPU that supports it, float32 otherwise.
     dtype: str = "auto"
     attn_implementation: str | None = None
@@ -71,6 +74,7 @@ class RunConfig:
         return {**self.training, **overrides}
 
 
+PROMPT_STYLES = ("full", "compact")
 _SECTIONS = {"model": ModelSettings, "data": DataSettings, "lora": LoraSettings}
 _FREE_FORM_SECTIONS = ("training", "phase1", "phase2")
 _TOP_LEVEL_KEYS = {"output_dir", "seed", *_SECTIONS, *_FREE_FORM_SECTIONS}
@@ -165,6 +169,13 @@ def validate(raw: dict[str, Any]) -> RunConfig:
         "set exactly one of 'model.name_or_path' (pretrained model) and 'model.tiny' (build a small model)",
     )
     _expect(model.tiny is None or isinstance(model.tiny, dict), "'model.tiny' must be a mapping of sizes")
+    _expect(model.prompt_style in PROMPT_STYLES,
+            f"model.prompt_style {model.prompt_style!r} is not one of {', '.join(PROMPT_STYLES)}")
+    _expect(
+        model.prompt_style == "full" or model.chat_template_path is None,
+        "set at most one of 'model.prompt_style: compact' and 'model.chat_template_path' "
+        "(both choose the chat template)",
+    )
     _expect(model.dtype in {"auto", "bfloat16", "float16", "float32"}, f"model.dtype {model.dtype!r} is not one of auto, bfloat16, float16, float32")
     _expect(bool(data.train_dir), "missing config key 'data.train_dir' (directory of trajectory JSONL shards)")
     if isinstance(data.vertical_domains, str):

@@ -37,6 +37,11 @@ def load_tokenizer(path: str, settings: ModelSettings):
     tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=settings.trust_remote_code)
     if settings.chat_template_path:
         tokenizer.chat_template = _read_chat_template(settings.chat_template_path)
+    elif settings.prompt_style == "compact":
+        # The compact template uses the Qwen turn markers and tags, so it also fits a Qwen tokenizer.
+        from .tiny_model import tiny_chat_template
+
+        tokenizer.chat_template = tiny_chat_template("compact")
     if not tokenizer.chat_template:
         raise ConfigError(f"the tokenizer of {path} has no chat template; set model.chat_template_path")
     if tokenizer.pad_token is None:

@@ -31,12 +31,18 @@ _TEMPLATE_BOILERPLATE = [
     'To call a tool, write <tool_call>{"name": <tool name>, "arguments": <JSON object>}</tool_call>.',
     '{"name": ',
     ', "arguments": ',
+    "Tools (name?: optional):\n",
 ]
 
 
-def tiny_chat_template() -> str:
-    """The Jinja chat template of the tiny model (shipped as package data)."""
-    return resources.files("train").joinpath("templates/tiny_chat.jinja").read_text(encoding="utf-8")
+# model.prompt_style -> the chat template file (package data). Both render tool calls identically, so one parser
+# (train/toolcall.py) reads them; "compact" shortens the system prompt for small models (see the template).
+PROMPT_TEMPLATES = {"full": "templates/tiny_chat.jinja", "compact": "templates/tiny_chat_compact.jinja"}
+
+
+def tiny_chat_template(prompt_style: str = "full") -> str:
+    """The Jinja chat template of the tiny model for `prompt_style` (shipped as package data)."""
+    return resources.files("train").joinpath(PROMPT_TEMPLATES[prompt_style]).read_text(encoding="utf-8")
 
 
 def conversation_texts(rows: Iterable[dict[str, Any]]) -> Iterator[str]:
@@ -55,7 +61,7 @@ def conversation_texts(rows: Iterable[dict[str, Any]]) -> Iterator[str]:
                 yield call["function"]["arguments"]
 
 
-def build_tokenizer(texts: Iterable[str], vocab_size: int):
+def build_tokenizer(texts: Iterable[str], vocab_size: int, prompt_style: str = "full"):
     """Train a byte-level BPE tokenizer and wrap it as a fast transformers tokenizer with the tiny chat template.
 
     Byte-level means every string is encodable (no unknown token), which matters because agents will feed the
@@ -87,7 +93,7 @@ def build_tokenizer(texts: Iterable[str], vocab_size: int):
         clean_up_tokenization_spaces=False,
         model_max_length=1 << 20,
     )
-    tokenizer.chat_template = tiny_chat_template()
+    tokenizer.chat_template = tiny_chat_template(prompt_style)
     return tokenizer
 
 

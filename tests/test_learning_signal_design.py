@@ -1,0 +1,115 @@
+"""The experiment design of benchmarks/learning_signal.py (domain split, scaling subsets, budgets, spread,
+targets) and its plots; the training itself is exercised by the script's --quick run, not here."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+from testkit import REPO
+
+sys.path.insert(0, str(REPO / "benchmarks"))
+
+from signal_design import check_targets, round_robin, scaling_subsets, split_domains, spread  # noqa: E402
+
+HAND = ["bank", "clinic", "food", "library", "projects", "smarthome", "tau2_airline", "tau2_retail"]
+SYNTH = [f"d{i:05d}_api" for i in range(40)]
+
+
+def test_split_keeps_unseen_and_vertical_out_of_training_and_is_fixed_by_the_data_seed():
+    split = split_domains(HAND, SYNTH, "tau2_retail", ["projects", "tau2_airline"], 5, seed=0)
+    assert split.vertical == "tau2_retail"
+    assert {"projects", "tau2_airline"} <= set(split.unseen) and len(split.unseen) == 7
+    assert not set(split.seen) & (set(split.unseen) | {"tau2_retail"})
+    assert set(split.seen) | set(split.unseen) | {"tau2_retail"} == set(HAND) | set(SYNTH)
+    assert split_domains(HAND, SYNTH, "tau2_retail", ["projects"], 5, seed=0).unseen != split.unseen
+    assert split_domains(HAND, SYNTH, "tau2_retail", ["projects", "tau2_airline"], 5, seed=0) == split
+    assert split_domains(HAND, SYNTH, "tau2_retail", ["projects", "tau2_airline"], 5, seed=1).unseen != split.unseen
+
+
+@pytest.mark.parametrize("vertical,unseen,synth_unseen,message", [
+    ("nowhere", [], 0, "not found"),
+    ("tau2_retail", ["tau2_retail"], 0, "cannot also be unseen"),
+    ("tau2_retail", [], 41, "only 40 available"),
+])
+def test_split_rejects_impossible_designs(vertical, unseen, synth_unseen, message):
+    with pytest.raises(ValueError, match=message):
+        split_domains(HAND, SYNTH, vertical, unseen, synth_unseen, seed=0)
+
+
+def test_scaling_subsets_are_nested_seeded_and_skip_oversized_k():
+    seen = [f"s{i}" for i in range(20)]
+    subsets = scaling_subsets(seen, [4, 16, 64], seed=3)
+    assert sorted(subsets) == [4, 16]  # 64 > 20 seen domains: left out
+    assert len(subsets[4]) == 4 and len(subsets[16]) == 16
+    assert set(subsets[4]) <= set(subsets[16]) <= set(seen)
+    assert scaling_subsets(seen, [4], seed=3) == {4: subsets[4]}
+    assert scaling_subsets(seen, [4], seed=4)[4] != subsets[4]
+
+
+def test_round_robin_spreads_a_budget_evenly_and_gives_up_exhausted_shares():
+    rows = {"a": ["a0", "a1", "a2", "a3"], "b": ["b0"], "c": ["c0", "c1", "c2"]}
+    assert round_robin(rows, ["a", "b", "c"], 6) == ["a0", "b0", "c0", "a1", "c1", "a2"]
+    assert round_robin(rows, ["c", "a"], 3) == ["a0", "c0", "a1"]
+    assert round_robin(rows, ["a", "b", "c"], None) == ["a0", "b0", "c0", "a1", "c1", "a2", "c2", "a3"]
+    assert round_robin(rows, ["a", "missing"], 100) == rows["a"]
+    assert round_robin(rows, ["a"], 0) == []
+
+
+def test_spread_over_seeds():
+    cell = spread([0.2, 0.4, None, 0.6])
+    assert cell["mean"] == 0.4 and cell["std"] == 0.2 and (cell["min"], cell["max"]) == (0.2, 0.6)
+    assert cell["n"] == 3 and cell["values"] == [0.2, 0.4, None, 0.6]
+    assert spread([0.5])["std"] == 0.0
+    assert spread([None])["mean"] is None
+
+
+def test_targets_are_judged_on_the_mean_over_seeds():
+    met = check_targets(spread([0.3, 0.3, 0.3]), spread([0.0, 0.1, 0.0]))
+    assert met["seen_pass1"]["verdict"] == "met" and met["unseen_pass1"]["verdict"] == "met"
+    missed = check_targets(spread([0.2, 0.3, 0.3]), spread([0.0, 0.0, 0.0]))
+    assert missed["seen_pass1"]["verdict"] == "missed" and missed["unseen_pass1"]["verdict"] == "missed"
+    assert check_targets(spread([None]), spread([0.1]))["seen_pass1"]["verdict"] == "not measured"
+
+
+def test_plots_are_written_as_png(tmp_path):
+    import matplotlib  # noqa: F401  (the `bench` extra, which .ci/run installs: the plots are tested, never skipped)
+    from signal_plots import METRICS, plot_bars, plot_scaling
+
+    cells = {m: spread([0.1, 0.3]) for m in METRICS}
+    scaling = plot_scaling({"ks": [4, 16], "by_k": {"4": cells, "16": cells}}, "t", tmp_path / "s.png")
+    bars = plot_bars({"two_phase": cells, "mixed": cells}, "t", tmp_path / "b.png")
+    for path in (scaling, bars):
+        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--synth", "no/such/folder"], "--synth no/such/folder: no such folder"),
+    (["--ks", "4,x"], "expected comma-separated integers"),
+    (["--budget", "8", "--ks", "4,16"], "--budget 8 is below the largest K (16)"),
+])
+def test_learning_signal_rejects_bad_arguments_without_a_traceback(args, message, tmp_path):
+    import subprocess
+
+    done = subprocess.run([sys.executable, str(REPO / "benchmarks" / "learning_signal.py"), "--quick",
+                           "--work", str(tmp_path), "--results", str(tmp_path), *args],
+                          cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert done.returncode != 0
+    assert message in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_synth_domains_are_drawn_from_the_accepted_folders(tmp_path):
+    from learning_signal import synth_domain_folders
+
+    for name in ("d1", "d2", "d3", "d4"):
+        (tmp_path / "out" / "accepted" / name).mkdir(parents=True)
+        (tmp_path / "out" / "accepted" / name / f"{name}.env").write_text("")
+    (tmp_path / "out" / "accepted" / "not_a_domain").mkdir()
+    every = synth_domain_folders([tmp_path / "out"], 0, seed=0)
+    assert [p.name for p in every] == ["d1", "d2", "d3", "d4"]
+    drawn = synth_domain_folders([tmp_path / "out"], 2, seed=0)
+    assert len(drawn) == 2 and set(drawn) <= set(every) and drawn == sorted(drawn)
+    assert synth_domain_folders([tmp_path / "out"], 2, seed=0) == drawn
+    with pytest.raises(SystemExit, match="no accepted domain folder"):
+        synth_domain_folders([tmp_path / "out" / "accepted" / "not_a_domain"], 0, seed=0)
