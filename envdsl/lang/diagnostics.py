@@ -79,6 +79,14 @@ _CODES = [
     Code("E0605", "generated code is stale", "run envdsl compile without --check to regenerate"),
     Code("E0606", "invalid generator", None),
     Code("E0607", "file is not UTF-8 text", None),
+    Code("E0801", "policy rule stated twice", None),
+    Code("E0802", "unknown collection in rules", None),
+    Code("E0803", "unknown tool in rules", None),
+    Code("E0804", "identification tool does not return a user", "an identification tool returns the user's key or record"),
+    Code("E0805", "ownership path names an unknown field", None),
+    Code("E0806", "ownership path does not lead to the user", None),
+    Code("E0807", "confirmation rule on a tool that writes nothing", None),
+    Code("E0808", "ownership rule without a user collection", "declare `user COLLECTION identified by TOOL` first"),
 ]
 
 REGISTRY: dict[str, Code] = {c.code: c for c in _CODES}
