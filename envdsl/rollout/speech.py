@@ -21,6 +21,30 @@ def phrase(tool: dict[str, Any]) -> str:
     return first[0].lower() + first[1:]
 
 
+_NOT_A_VERB = {"a", "an", "the", "all", "one", "every", "each", "whether", "how", "what", "which", "who", "details",
+               "information", "current", "available", "new", "existing"}
+
+
+def action(tool: dict[str, Any]) -> str:
+    """What a tool does, as words that follow "I will" or "to": the description's verb phrase, or, for a
+    description that opens with a noun ("A guest's reservations ..."), that noun phrase after a verb."""
+    text = phrase(tool)
+    first = text.split(" ", 1)[0].lower()
+    if first in _NOT_A_VERB or first.endswith("'s"):
+        verb = "look up" if tool.get("effect") == "read" else "update"
+        return f"{verb} {text}"
+    return text
+
+
+AFFIRM = re.compile(r"\b(yes|yeah|yep|sure|go ahead|please do|confirm(ed)?)\b", re.I)
+DECLINE = re.compile(r"^\s*(no|nope|don't|do not|wait|stop)\b", re.I)
+
+
+def declined(text: str) -> bool:
+    """Whether a user's answer to a confirmation question says no."""
+    return DECLINE.search(text) is not None and AFFIRM.search(text) is None
+
+
 def say(value: Any) -> str:
     """A value as the user states it: strings bare, everything else as JSON."""
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, sort_keys=True)
