@@ -6,7 +6,8 @@ the simulated user and the filters read it through `PolicyRules.from_ir`. JSON s
     {"user": {"collection": "users", "key": "user_id", "identify": ["find_user_id_by_email"]} | null,
      "owned": [{"collection": "orders", "field": "user_id", "on": "orders", "via": "ref", "parent": "users"},
                {"collection": "orders", "field": "orders", "on": "users", "via": "list", "parent": "users"}],
-     "confirm": ["cancel_pending_order"], "transfer": ["transfer_to_human_agents"], "refuse": ["..."]}
+     "confirm": ["cancel_pending_order"], "transfer": ["transfer_to_human_agents"], "refuse": ["..."],
+     "goals": {"cancel_pending_order": "cancel an order you no longer need"}}
 
 An `owned` link says how an entity of `collection` leads to its `parent` (the user collection or
 another owned collection): "ref" - the entity's own `field` holds the parent's key; "list" - the
@@ -42,11 +43,12 @@ class PolicyRules:
     confirm: tuple[str, ...] = ()
     transfer: tuple[str, ...] = ()
     refuse: tuple[str, ...] = ()
+    goals: tuple[tuple[str, str], ...] = ()  # (tool, how a user asks for what it does), for task goals
 
     def to_json(self) -> dict[str, Any]:
         return {"user": None if self.user is None else {**asdict(self.user), "identify": list(self.user.identify)},
                 "owned": [asdict(o) for o in self.owned], "confirm": list(self.confirm),
-                "transfer": list(self.transfer), "refuse": list(self.refuse)}
+                "transfer": list(self.transfer), "refuse": list(self.refuse), "goals": dict(self.goals)}
 
     @classmethod
     def from_json(cls, data: dict[str, Any] | None) -> "PolicyRules":
@@ -57,7 +59,7 @@ class PolicyRules:
             user=None if user is None else UserRule(user["collection"], user["key"], tuple(user["identify"])),
             owned=tuple(OwnedLink(**o) for o in data.get("owned", [])),
             confirm=tuple(data.get("confirm", [])), transfer=tuple(data.get("transfer", [])),
-            refuse=tuple(data.get("refuse", [])))
+            refuse=tuple(data.get("refuse", [])), goals=tuple(sorted((data.get("goals") or {}).items())))
 
     @classmethod
     def from_ir(cls, ir: dict[str, Any]) -> "PolicyRules":

@@ -337,10 +337,10 @@ class ToolDecl(FnDecl):
 
 @dataclass
 class RuleEntry(Node):
-    """One line of a `rules` block: kind is user | owned | confirm | transfer | refuse."""
+    """One line of a `rules` block: kind is user | owned | confirm | transfer | refuse | goal."""
     kind: str
     names: list[tuple[str, Span]]  # user: [collection, identify tools...]; owned: [collection, field]
-    text: str | None = None  # refuse: the rule in words
+    text: str | None = None  # refuse: the rule in words; goal: how a user asks for the tool's effect
 
 
 @dataclass

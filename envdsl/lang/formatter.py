@@ -263,6 +263,8 @@ def _rule_entry(e: A.RuleEntry) -> str:
         return f"owned {names[0]}.{names[1]}"
     if e.kind == "refuse":
         return f"refuse {_text(e.text or '', _Ctx(1))}"
+    if e.kind == "goal":
+        return f"goal {names[0]} {_text(e.text or '', _Ctx(1))}"
     return f"{e.kind} {', '.join(names)}"
 
 

@@ -38,7 +38,16 @@ def check_rules(c: "Checker", decls: list[Any]) -> dict[str, Any]:
         entry = next(e for e in entries if e.kind == "transfer")
         c.err("E0807", f"'{both[0]}' is both a tool that needs confirmation and a transfer tool", entry.span)
     refuse = tuple(e.text or "" for e in entries if e.kind == "refuse")
-    return PolicyRules(user, tuple(owned), confirm, transfer, refuse).to_json()
+    goals: dict[str, str] = {}
+    for e in entries:
+        if e.kind == "goal":
+            name, span = e.names[0]
+            if not _tool_exists(c, name, span):
+                continue
+            if name in goals:
+                c.err("E0801", f"the goal wording of '{name}' is stated twice", e.span)
+            goals[name] = e.text or ""
+    return PolicyRules(user, tuple(owned), confirm, transfer, refuse, tuple(sorted(goals.items()))).to_json()
 
 
 def _user_rule(c: "Checker", e: A.RuleEntry) -> UserRule | None:

@@ -23,6 +23,7 @@ from envdsl.tasks.anchor import NotAnchored, anchor_walk
 from envdsl.tasks.arguments import OUTPUT, USER, ArgumentDrawer, OutputPool
 from envdsl.tasks.graph import DomainIndex, build_tool_graph
 from envdsl.tasks.provenance import provenance_problems
+from envdsl.tasks.prune import prune_unneeded_reads
 
 
 @dataclass
@@ -106,6 +107,7 @@ class TaskSampler:
             raise Rejected("too_few_writes")
         if fail_at >= 0 and not any(not c["ok"] for c in calls):
             raise Rejected("no_failure_path")
+        calls, facts = prune_unneeded_reads(calls, facts, {n: t.effect for n, t in env.TOOLS.items()})
         try:
             user = anchor_walk(env, self.rules, before, calls, facts, rng)
         except NotAnchored as e:
