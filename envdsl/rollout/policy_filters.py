@@ -111,14 +111,15 @@ _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 def provenance_problems(messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None = None) -> list[str]:
     """"provenance:unsupported_argument" when an argument value the agent sent appears nowhere it could
     have come from: the user's messages, earlier tool results, the system prompt or the tool schemas."""
-    seen = [json.dumps(tools or [], ensure_ascii=False)]
+    schemas = json.dumps(tools or [], ensure_ascii=False)
+    known = [schemas.lower()]  # grows message by message: each text is lowered and scanned for numbers once
+    numbers = {float(x) for x in _NUMBER.findall(schemas)}
     for m in messages:
         role = m.get("role")
-        if role == "assistant":
-            known = "\n".join(seen)
-            low = known.lower()
-            numbers = {float(x) for x in _NUMBER.findall(known)}
-            for call in m.get("tool_calls") or []:
+        if role == "assistant" and m.get("tool_calls"):
+            low = "\n".join(known)
+            known = [low]
+            for call in m["tool_calls"]:
                 try:
                     args = json.loads((call.get("function") or {}).get("arguments") or "{}")
                 except ValueError:
@@ -126,7 +127,9 @@ def provenance_problems(messages: list[dict[str, Any]], tools: list[dict[str, An
                 if any(not _known(leaf, low, numbers) for leaf in _leaves(args)):
                     return ["provenance:unsupported_argument"]
         elif role in ("system", "user", "tool"):
-            seen.append(m.get("content") or "")
+            text = m.get("content") or ""
+            known.append(text.lower())
+            numbers.update(float(x) for x in _NUMBER.findall(text))
     return []
 
 

@@ -19,6 +19,9 @@ def opening_from_goal(goal: str) -> str:
     text = re.sub(r"\s*You know your .*$", "", goal.strip())
     text = re.sub(r"^You want to\b", "I want to", text)
     text = re.sub(r"\byour\b", "my", text)
+    text = re.sub(r"\bfor you\b", "for me", text)
+    text = re.sub(r"\byou (have|are)\b", lambda m: "I have" if m.group(1) == "have" else "I am", text)
+    text = re.sub(r"\byou\b(?= \w+ed\b)", "I", text)  # "a book you borrowed" -> "a book I borrowed"
     return "Hi! " + text
 
 
@@ -81,7 +84,7 @@ class ScriptedUser:
             return True
         made = [(c["function"]["name"], _canonical(c["function"]["arguments"]))
                 for m in messages if m["role"] == "assistant" for c in m.get("tool_calls") or []]
-        return any(w not in made for w in wanted)
+        return any(wanted.count(w) > made.count(w) for w in set(wanted))  # the same change may be wanted twice
 
 
 def _canonical(arguments: str) -> str:

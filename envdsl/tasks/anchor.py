@@ -24,9 +24,11 @@ class NotAnchored(Exception):
 
 
 def anchor_walk(env: Any, rules: PolicyRules, initial: dict[str, Any], calls: list[dict[str, Any]],
-                facts: list[dict[str, Any]], rng: random.Random) -> str | None:
+                facts: list[dict[str, Any]], rng: random.Random, side: Any = None) -> str | None:
     """Flags and, where needed, prepends the identification call (in place); returns the user's key or
-    None when the walk touches no user's entities. Raises NotAnchored with a reason."""
+    None when the walk touches no user's entities. Raises NotAnchored with a reason. `side`: an
+    environment of the same domain holding `initial` (identification tools only read, so one can be
+    reused across walks from the same initial state); made here when not given."""
     for c in calls:
         if c["name"] in rules.confirm:
             c["confirm"] = True
@@ -55,7 +57,10 @@ def anchor_walk(env: Any, rules: PolicyRules, initial: dict[str, Any], calls: li
                 f["identity"] = True
         return user
     record = (initial.get(rules.user.collection) or {}).get(user)
-    call = _identification_call(env, rules, initial, record, user, rng)
+    if side is None:
+        side = type(env)()
+        side.reset(state=json.loads(json.dumps(initial)))
+    call = _identification_call(env, rules, side, record, user, rng)
     if call is None:
         raise NotAnchored("no_identification")
     calls.insert(0, call)
@@ -70,14 +75,13 @@ def anchor_walk(env: Any, rules: PolicyRules, initial: dict[str, Any], calls: li
     return user
 
 
-def _identification_call(env: Any, rules: PolicyRules, initial: dict[str, Any], record: Any, user: str,
+def _identification_call(env: Any, rules: PolicyRules, side: Any, record: Any, user: str,
                          rng: random.Random) -> dict[str, Any] | None:
     """A successful call of an identification tool for `user`, its arguments from the user's record, made
     on the initial state in a second environment."""
     assert rules.user is not None
     tools = list(rules.user.identify)
     rng.shuffle(tools)
-    side = type(env)()  # a second environment: the walk's own one keeps its end state untouched
     for name in tools:
         args: dict[str, Any] = {}
         for p in env.TOOLS[name].params:
@@ -92,8 +96,7 @@ def _identification_call(env: Any, rules: PolicyRules, initial: dict[str, Any], 
                 break
             args[p["name"]] = found
         else:
-            side.reset(state=json.loads(json.dumps(initial)))
-            result = side.call(name, args)
+            result = side.call(name, args)  # a read: `side` keeps the initial state for the next walk
             if result.ok and _identified(result.content, rules) == user:
                 return {"name": name, "arguments": json.dumps(args, ensure_ascii=False), "ok": True,
                         "output": result.content, "identifies": True}

@@ -61,6 +61,7 @@ class TaskSampler:
         self._generated: dict[int, dict[str, Any] | None] = {}
         self.rejections: dict[str, int] = {}
         self.rules = PolicyRules.from_ir(self.ir)
+        self._sides: dict[str, Any] = {}
 
     # ---- public
     def sample(self, n: int) -> list[dict[str, Any]]:
@@ -109,7 +110,7 @@ class TaskSampler:
             raise Rejected("no_failure_path")
         calls, facts = prune_unneeded_reads(calls, facts, {n: t.effect for n, t in env.TOOLS.items()})
         try:
-            user = anchor_walk(env, self.rules, before, calls, facts, rng)
+            user = anchor_walk(env, self.rules, before, calls, facts, rng, self._side(initial, before))
         except NotAnchored as e:
             raise Rejected(e.reason) from None
         after = env.state()
@@ -225,6 +226,15 @@ class TaskSampler:
                 raise Rejected("generator_failed")
         self.env.reset()
         return {"kind": "seed"}
+
+    def _side(self, initial: dict[str, Any], state: dict[str, Any]) -> Any:
+        """A second environment holding this initial state, for identification calls (reads only)."""
+        key = json.dumps(initial, sort_keys=True)
+        if key not in self._sides:
+            side = type(self.env)()
+            side.reset(state=clone(state))
+            self._sides[key] = side
+        return self._sides[key]
 
     def _goal(self, task: dict[str, Any]) -> str:
         from envdsl.tasks.goals import template_goal
