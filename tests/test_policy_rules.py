@@ -202,3 +202,16 @@ def test_the_scripted_user_speaks_like_a_person(retail):
         "I'm sorry, I don't know that."
     assert user.respond([{"role": "assistant", "content": "Shall I go ahead (yes/no)?"}]) == "Yes, please go ahead."
     assert user.respond([{"role": "assistant", "content": "Anything else?"}]).endswith(STOP)
+
+
+@pytest.mark.parametrize("word", ["user", "owned", "confirm", "transfer", "refuse", "goal", "identified"])
+def test_rule_words_stay_usable_as_field_names_after_a_description(word):
+    from envdsl.lang.checker import check_module
+    from envdsl.lang.diagnostics import DiagnosticBag
+    from envdsl.lang.parser import parse_source
+
+    source = (f'domain d\nrecord R {{\n  id: str "the key"\n  {word}: str = "x" "a described field"\n}}\n'
+              f'state {{ rs: collection<R> by id }}\nread tool t({word}: str) -> int {{ return 1 }}\n')
+    bag = DiagnosticBag()
+    module = parse_source(source, "d.env", bag)
+    assert module is not None and check_module(module, bag) is not None, bag.render()

@@ -278,6 +278,9 @@ class _ToAst(Transformer):  # type: ignore[type-arg]
     def rule_refuse(self, meta: Any, text: A.Lit) -> A.RuleEntry:
         return A.RuleEntry(_span_of(meta), "refuse", [], str(text.value))
 
+    def rule_text(self, meta: Any, tok: Token) -> A.Lit:
+        return A.Lit(_tok_span(tok), decode_string(tok))
+
     def rule_goal(self, meta: Any, tool: Token, text: A.Lit) -> A.RuleEntry:
         return A.RuleEntry(_span_of(meta), "goal", [(str(tool), _tok_span(tool))], str(text.value))
 
