@@ -186,8 +186,9 @@ def test_a_nameless_call_and_an_empty_reply_are_the_agents_errors(retail):
     rec = run_conversation(env, task, LLMAgent(ScriptedBackend([nameless, "Anything else?"])), ScriptedUser(task))
     assert rec["agent_errors"] == ["nameless_call"] and rec["ended"] == "user_stop"
     assert "agent:nameless_call" in _judge(env, task, rec)["reasons"]
-    rec = run_conversation(env, task, LLMAgent(ScriptedBackend([{"content": ""}])), ScriptedUser(task))
-    assert rec["agent_errors"] == ["empty_reply"] and rec["ended"] == "agent_error"
+    rec = run_conversation(env, task, LLMAgent(ScriptedBackend([{"content": ""}, "Anything else?"])),
+                           ScriptedUser(task))
+    assert rec["agent_errors"] == ["empty_reply"] and rec["ended"] == "user_stop" and rec["error"] is None
     assert "agent:empty_reply" in _judge(env, task, rec)["reasons"]
 
 

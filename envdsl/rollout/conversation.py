@@ -46,9 +46,9 @@ def run_conversation(env: Any, task: dict[str, Any], agent: Any, user: Any, *, m
             break
         messages.append(reply)
         if not reply.get("tool_calls") and not (reply.get("content") or "").strip():
-            agent_errors.append("empty_reply")  # nothing to say and nothing to do: the conversation cannot go on
-            ended, error = "agent_error", "the agent sent an empty reply"
-            break
+            # the model's own mistake, not a transport fault: recorded for the filters, and the user answers
+            # it as a person would (the conversation goes on, so the transcript shows what happened)
+            agent_errors.append("empty_reply")
         if reply.get("tool_calls"):
             for call in reply["tool_calls"]:
                 fn = call["function"]

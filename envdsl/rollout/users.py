@@ -60,7 +60,7 @@ class ScriptedUser:
         if not asked:
             if "?" in text:
                 return "I'm sorry, I don't know that."
-            return "Okay."
+            return f"Okay, thank you. {STOP}"  # a statement that asks nothing: the agent is done with me
         # of several facts for one parameter, state the one not yet (fully) stated: one value per question
         sentences = []
         answered: set[str] = set()
