@@ -216,3 +216,21 @@ def test_rule_words_stay_usable_as_field_names_after_a_description(word):
     bag = DiagnosticBag()
     module = parse_source(source, "d.env", bag)
     assert module is not None and check_module(module, bag) is not None, bag.render()
+
+
+def test_generated_dates_and_times_are_calendar_valid(envs):
+    import datetime
+    import re
+
+    env = _env(envs, "specs/clinic/clinic.env")
+    seen = 0
+    for seed in range(4):
+        env.reset(seed=seed)
+        state = env.state()
+        for p in state["patients"].values():
+            datetime.date.fromisoformat(p["date_of_birth"])  # raises on "4648-20-62"
+            seen += 1
+        for a in state["appointments"].values():
+            datetime.date.fromisoformat(a["date"])
+            assert re.fullmatch(r"([01][0-9]|2[0-3]):[0-5][0-9]", a["time"])
+    assert seen >= 4
