@@ -234,3 +234,10 @@ def test_generated_dates_and_times_are_calendar_valid(envs):
             datetime.date.fromisoformat(a["date"])
             assert re.fullmatch(r"([01][0-9]|2[0-3]):[0-5][0-9]", a["time"])
     assert seen >= 4
+
+
+def test_an_entity_claimed_by_two_users_counts_for_both(envs):
+    rules = PolicyRules.from_ir(type(_env(envs, RETAIL)).ir())
+    state = {"users": {"a": {"user_id": "a", "orders": ["#W1"]}, "b": {"user_id": "b", "orders": []}},
+             "orders": {"#W1": {"order_id": "#W1", "user_id": "b"}}}  # listed under a, naming b
+    assert OwnerIndex(rules, state).owners("#W1") == {"a", "b"}

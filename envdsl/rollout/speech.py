@@ -6,6 +6,8 @@ import json
 import re
 from typing import Any
 
+from envdsl.tasks.goals import base_form
+
 
 def human(param: str) -> str:
     """A parameter name as people say it: order_id -> order id."""
@@ -28,12 +30,19 @@ _NOT_A_VERB = {"a", "an", "the", "all", "one", "every", "each", "whether", "how"
 def action(tool: dict[str, Any]) -> str:
     """What a tool does, as words that follow "I will" or "to": the description's verb phrase, or, for a
     description that opens with a noun ("A guest's reservations ..."), that noun phrase after a verb."""
-    text = phrase(tool)
+    text = base_form(_gist(phrase(tool)))
     first = text.split(" ", 1)[0].lower()
     if first in _NOT_A_VERB or first.endswith("'s"):
         verb = "look up" if tool.get("effect") == "read" else "update"
         return f"{verb} {text}"
     return text
+
+
+def _gist(text: str) -> str:
+    """The action without the details a description adds for the agent (after ';' or ':', in brackets)."""
+    text = re.split(r"[;:]", text, maxsplit=1)[0]
+    text = re.sub(r"\s*\([^)]*\)", "", text)
+    return " ".join(text.split()).rstrip(",. ") or text
 
 
 AFFIRM = re.compile(r"\b(yes|yeah|yep|sure|go ahead|please do|confirm(ed)?)\b", re.I)

@@ -36,12 +36,27 @@ def _gist(phrase: str) -> str:
     return " ".join(phrase.split()).rstrip(",. ")
 
 
+_THIRD_PERSON = {"returns": "return", "gets": "get", "lists": "list", "finds": "find", "creates": "create",
+                 "updates": "update", "searches": "search", "checks": "check", "shows": "show", "retrieves": "retrieve",
+                 "fetches": "fetch", "looks": "look", "adds": "add", "removes": "remove", "cancels": "cancel",
+                 "books": "book", "sets": "set", "sends": "send", "changes": "change", "deletes": "delete",
+                 "modifies": "modify", "records": "record", "marks": "mark", "places": "place"}
+
+
+def base_form(text: str) -> str:
+    """"returns a list ..." -> "return a list ...": descriptions often speak of the tool in the third person."""
+    first, _, rest = text.partition(" ")
+    base = _THIRD_PERSON.get(first.lower())
+    return f"{base} {rest}".strip() if base else text
+
+
+
 def tool_goal(tool: dict[str, Any], goals: dict[str, str]) -> str:
     """How a user asks for what one tool does: the spec's own wording (`goal TOOL "..."` in its rules), else
     the description's first sentence made personal, as a verb phrase."""
     if tool["name"] in goals:
         return goals[tool["name"]]
-    phrase = _personal(_gist(_phrase(tool.get("description", ""), tool["name"])))
+    phrase = _personal(base_form(_gist(_phrase(tool.get("description", ""), tool["name"]))))
     first = phrase.split(" ", 1)[0].lower()
     if first in _NOT_A_VERB or first.endswith("'s"):
         phrase = ("find out " if tool["effect"] == "read" else "change ") + phrase

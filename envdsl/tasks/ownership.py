@@ -19,26 +19,28 @@ class OwnerIndex:
         user = rules.user
         if user is None:
             return
-        owner: dict[tuple[str, str], str] = {(user.collection, str(k)): str(k) for k in state.get(user.collection, {})}
-        for _ in range(len(rules.owned) + 1):  # links may name owners declared later: settle to a fixed point
-            before = len(owner)
+        # an entity may be claimed by two users when a state is inconsistent (listed under one user, naming
+        # another): it keeps both, so that acting on it counts as acting for two users
+        owner: dict[tuple[str, str], set[str]] = {(user.collection, str(k)): {str(k)}
+                                                  for k in state.get(user.collection, {})}
+        for _ in range(len(rules.owned) + 2):  # links may name owners declared later: settle to a fixed point
+            before = sum(len(v) for v in owner.values())
             for link in rules.owned:
                 for key, rec in (state.get(link.on) or {}).items():
                     if not isinstance(rec, dict):
                         continue
                     if link.via == "ref":
-                        who = owner.get((link.parent, str(rec.get(link.field))))
-                        if who is not None:
-                            owner[(link.collection, str(key))] = who
+                        who = owner.get((link.parent, str(rec.get(link.field))), set())
+                        if who:
+                            owner.setdefault((link.collection, str(key)), set()).update(who)
                     else:
-                        who = owner.get((link.on, str(key)))
-                        for k in rec.get(link.field) or []:
-                            if who is not None:
-                                owner[(link.collection, str(k))] = who
-            if len(owner) == before:
+                        who = owner.get((link.on, str(key)), set())
+                        for k in rec.get(link.field) or [] if who else []:
+                            owner.setdefault((link.collection, str(k)), set()).update(who)
+            if sum(len(v) for v in owner.values()) == before:
                 break
         for (_, key), who in owner.items():
-            self.by_key.setdefault(key, set()).add(who)
+            self.by_key.setdefault(key, set()).update(who)
 
     def owners(self, value: Any) -> set[str]:
         out: set[str] = set()
