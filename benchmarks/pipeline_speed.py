@@ -21,6 +21,7 @@ from envdsl.lang.diagnostics import DiagnosticBag
 from envdsl.rollout.agents import OracleAgent
 from envdsl.rollout.conversation import run_conversation
 from envdsl.rollout.filters import FilterConfig, judge, tool_defaults
+from envdsl.rollout.policy_filters import OwnerIndexCache
 from envdsl.rollout.users import ScriptedUser
 from envdsl.session import environment_from_spec
 from envdsl.tasks import SampleConfig, TaskSampler
@@ -46,9 +47,11 @@ def main() -> None:
         tools_ir = {t["name"]: t for t in type(env).ir()["tools"]}
         names, defaults = set(env.TOOLS), tool_defaults(env)
         kept = 0
+        owners = OwnerIndexCache()  # every filter, the policy rules included, as `envdsl rollout` runs them
         for task in tasks:
             rec = run_conversation(env, task, OracleAgent(task, tools_ir), ScriptedUser(task))
-            kept += judge(rec, task, names, defaults, FilterConfig())["keep"]
+            rules, index = owners.get(env, task)
+            kept += judge(rec, task, names, defaults, FilterConfig(), rules, index)["keep"]
         t2 = time.perf_counter()
         per_domain[type(env).DOMAIN] = {"tasks": len(tasks), "kept": kept,
                                         "tasks_per_s": round(len(tasks) / (t1 - t0), 1),

@@ -316,6 +316,11 @@ def tasks_cmd(specs: tuple[str, ...], count: int, seed: int, out: str, min_calls
     for domain, s in stats.items():
         click.echo(f"{domain}: {s['tasks']} task(s) ({s['read_only']} read-only, {s['with_failure']} with a "
                    f"failure path); graph {s['tools']} tools, {s['edges']} edges; rejected {s['rejections']}")
+        cov = s["coverage"]
+        missing = f" (none for {', '.join(cov['missing_writes'])})" if cov["missing_writes"] else ""
+        click.echo(f"  {s['about_one_user']} about one identified user; write tools covered "
+                   f"{cov['writes_covered']}/{cov['writes']}{missing}; tasks per tool: "
+                   + ", ".join(f"{k} {v}" for k, v in cov["per_tool"].items()))
     if writer is not None:
         click.echo(f"goals: {writer.written} written by {llm}, {writer.fallbacks} fell back to templates"
                    + (f" (first failure: {writer.first_error})" if writer.fallbacks else ""),

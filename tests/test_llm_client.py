@@ -185,7 +185,10 @@ def test_base_url_and_key_from_the_environment(monkeypatch):
 
 def test_normalize_message_and_the_scripted_backend():
     with pytest.raises(LLMError):
-        normalize_message({"tool_calls": [{"function": {"arguments": "{}"}}]})  # no name
+        normalize_message({"tool_calls": ["not a call"]})
+    # a call without a name is the model's error, kept for the conversation to record (not retried)
+    nameless = normalize_message({"tool_calls": [{"function": {"arguments": "{}"}}]})
+    assert nameless["tool_calls"][0]["function"] == {"name": "", "arguments": "{}"}
     msg = normalize_message({"content": [{"type": "text", "text": "hi"}], "tool_calls": [
         {"function": {"name": "f", "arguments": "{}"}}]})
     assert msg == {"role": "assistant", "content": "hi",

@@ -63,8 +63,8 @@ def test_scripted_user_gives_a_wrong_value_first_then_the_right_one():
     user = ScriptedUser(task)
     assert user.opening() == "Hi! I want to close a ticket."
     ask = [{"role": "assistant", "content": "Could you tell me your ticket id?"}]
-    assert user.respond(ask) == "Sure: my ticket id is t0009."
-    assert user.respond(ask) == "Sure: my ticket id is t0001."
+    assert user.respond(ask) == "The ticket id is t0009."
+    assert user.respond(ask) == "The ticket id is t0001."
     assert STOP in user.respond([{"role": "assistant", "content": "Done: {\"ticket_id\": 1}. Anything else?"}])
 
 
@@ -78,11 +78,14 @@ def test_an_llm_agent_through_a_backend_is_judged_like_any_agent(env, tasks):
     rec = run_conversation(env, task, LLMAgent(backend), ScriptedUser(task))
     assert backend.requests[0]["tools"] == env.tool_schemas()
     assert rec["ended"] == "user_stop"
-    assert _verdict(env, task, rec)["keep"] is True
+    # it never asked the user anything, so its argument values are guesses; and it talked while calling
+    assert _verdict(env, task, rec)["reasons"] == ["provenance:unsupported_argument", "style:text_with_tool_call"]
+    lenient = {"provenance": False, "text_with_calls": True}
+    assert _verdict(env, task, rec, **lenient)["keep"] is True
     # the same model leaving out the last call misses the gold state
     short = {**reply, "tool_calls": reply["tool_calls"][:-1]}
     rec = run_conversation(env, task, LLMAgent(ScriptedBackend([short, "Done. Anything else?"])), ScriptedUser(task))
-    assert _verdict(env, task, rec)["reasons"] == ["state_mismatch"]
+    assert _verdict(env, task, rec, **lenient)["reasons"] == ["state_mismatch"]
 
 
 def test_read_only_tasks_need_the_gold_calls(env):

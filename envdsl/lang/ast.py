@@ -335,8 +335,21 @@ class ToolDecl(FnDecl):
     effect: str = "read"
 
 
+@dataclass
+class RuleEntry(Node):
+    """One line of a `rules` block: kind is user | owned | confirm | transfer | refuse | goal."""
+    kind: str
+    names: list[tuple[str, Span]]  # user: [collection, identify tools...]; owned: [collection, field]
+    text: str | None = None  # refuse: the rule in words; goal: how a user asks for the tool's effect
+
+
+@dataclass
+class RulesDecl(Node):
+    entries: list[RuleEntry]
+
+
 Decl = Union[DomainDecl, PolicyDecl, SeedDecl, ConstDecl, EnumDecl, RecordDecl, UnionDecl, StateDecl,
-             InvariantDecl, GeneratorDecl, FnDecl, ToolDecl]
+             InvariantDecl, GeneratorDecl, FnDecl, ToolDecl, RulesDecl]
 
 
 @dataclass

@@ -15,6 +15,7 @@ from envdsl.lang import ast as A
 from envdsl.lang.builtins import BUILTINS, BuiltinCtx
 from envdsl.lang.diagnostics import DiagnosticBag, Span
 from envdsl.lang.regex_safety import backtracking_problem
+from envdsl.lang.rules_check import check_rules
 
 RESERVED = frozenset({"true", "false", "null", "and", "or", "not", "in", "is", "if", "then", "else", "elif",
                       "for", "let", "fail", "require", "return", "insert", "delete", "append", "remove",
@@ -96,6 +97,7 @@ class Checker:
                                   "state nor can fail", span)
         invariants = [self._check_invariant(d) for d in decls if isinstance(d, A.InvariantDecl)]
         generator = self._check_generator([d for d in decls if isinstance(d, A.GeneratorDecl)])
+        rules = check_rules(self, decls)
         if not self.tools and domains:
             self.err("E0602", "the domain declares no tools", domains[0].span)
         if self.bag.has_errors:
@@ -122,6 +124,7 @@ class Checker:
             "state": list(self.state.values()),
             "invariants": invariants,
             "generator": generator,
+            "rules": rules,
             "functions": functions,
             "tools": tools,
         }

@@ -85,6 +85,14 @@ _CODES = [
     Code("E0703", "text that is not Unicode", "a lone UTF-16 surrogate (\\ud800-\\udfff) cannot be written as UTF-8"),
     Code("E0704", "input too large", None),
     Code("E0705", "pattern may take exponential time", "do not repeat a group that itself repeats, such as (a+)+ or (a|a)*"),
+    Code("E0801", "policy rule stated twice", None),
+    Code("E0802", "unknown collection in rules", None),
+    Code("E0803", "unknown tool in rules", None),
+    Code("E0804", "identification tool does not return a user", "an identification tool returns the user's key or record"),
+    Code("E0805", "ownership path names an unknown field", None),
+    Code("E0806", "ownership path does not lead to the user", None),
+    Code("E0807", "confirmation rule on a tool that writes nothing", None),
+    Code("E0808", "ownership rule without a user collection", "declare `user COLLECTION identified by TOOL` first"),
 ]
 
 REGISTRY: dict[str, Code] = {c.code: c for c in _CODES}

@@ -254,6 +254,20 @@ _GROUP = {A.DomainDecl: "header", A.PolicyDecl: "header", A.SeedDecl: "header", 
           A.InvariantDecl: "invariant", A.EnumDecl: "enum", A.UnionDecl: "union"}
 
 
+def _rule_entry(e: A.RuleEntry) -> str:
+    """One line of a `rules` block in its canonical form."""
+    names = [n for n, _ in e.names]
+    if e.kind == "user":
+        return f"user {names[0]} identified by {', '.join(names[1:])}"
+    if e.kind == "owned":
+        return f"owned {names[0]}.{names[1]}"
+    if e.kind == "refuse":
+        return f"refuse {_text(e.text or '', _Ctx(1))}"
+    if e.kind == "goal":
+        return f"goal {names[0]} {_text(e.text or '', _Ctx(1))}"
+    return f"{e.kind} {', '.join(names)}"
+
+
 class _Layout:
     def __init__(self, module: A.Module, source: str):
         self.module = module
@@ -335,6 +349,8 @@ class _Layout:
             self._entries(d.span, "state", [(self._state_entry(e), e.span) for e in d.entries])
         elif isinstance(d, A.GeneratorDecl):
             self._entries(d.span, "generator", [(f"{n}: {lo}..{hi}", s) for n, lo, hi, s in d.counts])
+        elif isinstance(d, A.RulesDecl):
+            self._entries(d.span, "rules", [(_rule_entry(e), e.span) for e in d.entries])
         elif isinstance(d, A.FnDecl):  # and ToolDecl
             self._function(d)
         else:

@@ -277,6 +277,33 @@ class _ToAst(Transformer):  # type: ignore[type-arg]
     def generator_decl(self, meta: Any, *entries: Any) -> A.GeneratorDecl:
         return A.GeneratorDecl(_span_of(meta), list(entries))
 
+    def rule_names(self, meta: Any, *names: Token) -> list[tuple[str, Span]]:
+        return [(str(n), _tok_span(n)) for n in names]
+
+    def rule_user(self, meta: Any, coll: Token, tools: list[tuple[str, Span]]) -> A.RuleEntry:
+        return A.RuleEntry(_span_of(meta), "user", [(str(coll), _tok_span(coll)), *tools])
+
+    def rule_owned(self, meta: Any, coll: Token, fld: Token) -> A.RuleEntry:
+        return A.RuleEntry(_span_of(meta), "owned", [(str(coll), _tok_span(coll)), (str(fld), _tok_span(fld))])
+
+    def rule_confirm(self, meta: Any, tools: list[tuple[str, Span]]) -> A.RuleEntry:
+        return A.RuleEntry(_span_of(meta), "confirm", tools)
+
+    def rule_transfer(self, meta: Any, tools: list[tuple[str, Span]]) -> A.RuleEntry:
+        return A.RuleEntry(_span_of(meta), "transfer", tools)
+
+    def rule_refuse(self, meta: Any, text: A.Lit) -> A.RuleEntry:
+        return A.RuleEntry(_span_of(meta), "refuse", [], str(text.value))
+
+    def rule_text(self, meta: Any, tok: Token) -> A.Lit:
+        return A.Lit(_tok_span(tok), decode_string(tok))
+
+    def rule_goal(self, meta: Any, tool: Token, text: A.Lit) -> A.RuleEntry:
+        return A.RuleEntry(_span_of(meta), "goal", [(str(tool), _tok_span(tool))], str(text.value))
+
+    def rules_decl(self, meta: Any, *entries: A.RuleEntry) -> A.RulesDecl:
+        return A.RulesDecl(_span_of(meta), list(entries))
+
     def params(self, meta: Any, *ps: Any) -> list[A.Param]:
         return [p for p in ps if p is not None]
 
@@ -480,7 +507,7 @@ def _describe_expected(expected: set[str]) -> str:
 
 
 _DECLARATION_START = re.compile(
-    r"^(domain|policy|seed|const|enum|record|union|state|invariant|generator|fn|read|write)\b")
+    r"^(domain|policy|seed|const|enum|record|union|state|invariant|generator|fn|read|write|rules)\b")
 
 
 def parse_source(source: str, file: str, bag: DiagnosticBag) -> A.Module | None:

@@ -33,13 +33,16 @@ def normalize_message(raw: Any, call_prefix: str = "call") -> dict[str, Any]:
     calls = []
     for i, call in enumerate(raw.get("tool_calls") or []):
         fn = call.get("function") if isinstance(call, dict) else None
-        if not isinstance(fn, dict) or not isinstance(fn.get("name"), str):
+        if not isinstance(fn, dict):
             raise LLMError(f"malformed tool call: {json.dumps(call)[:200]}")
+        # a call without a name is the model's mistake, not the server's: keep it (name "") for the
+        # conversation to record as an agent error, instead of retrying the request
+        name = fn.get("name") if isinstance(fn.get("name"), str) else ""
         args = fn.get("arguments", "{}")
         if not isinstance(args, str):  # some servers send an object; the trajectory format is a string
             args = json.dumps(args, ensure_ascii=False)
         calls.append({"id": str(call.get("id") or f"{call_prefix}_{i}"), "type": "function",
-                      "function": {"name": fn["name"], "arguments": args}})
+                      "function": {"name": name, "arguments": args}})
     if calls:
         message["tool_calls"] = calls
     return message

@@ -10,12 +10,14 @@ import hashlib
 import json
 from typing import Any
 
-from envdsl.rollout.speech import human, phrase, summarize, value_mentioned
+from envdsl.rollout.speech import action, declined, human, say, summarize, value_mentioned
 
 
 class OracleAgent:
-    """Makes the gold calls in order, first asking the user for the facts each call needs, and
-    after a deliberate failure asks the user to check the value that was wrong."""
+    """Makes the gold calls in order, as a careful human agent would: it asks the user for the facts each
+    call needs (identity first: a task's identification call comes first), reads back a change the rules
+    mark `confirm` and waits for a yes, never talks and calls a tool in the same turn, asks the user to
+    check a value that made a call fail, and closes with a summary of what it did."""
 
     def __init__(self, task: dict[str, Any], tools_ir: dict[str, dict[str, Any]], skip: set[int] | None = None):
         self.task = task
@@ -23,6 +25,7 @@ class OracleAgent:
         self.next = 0  # index of the next gold call
         self.skip = skip or set()  # gold call indices to leave out (the flaky oracle)
         self.asked: dict[int, int] = {}  # gold call index -> times its facts were asked for
+        self.confirm_asked: int | None = None  # the gold call whose confirmation was asked for
         self.finished = False
 
     def respond(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None = None) -> dict[str, Any]:
@@ -31,10 +34,10 @@ class OracleAgent:
             self.next += 1
         last = messages[-1]
         if last["role"] == "tool" and self.next > 0 and not calls[self.next - 1]["ok"]:
-            error = last["content"].removeprefix("Error: ")
+            error = last["content"].removeprefix("Error: ").rstrip(".")
             params = self._wrong_params(self.next - 1)
-            return _text(f"That did not go through: {error}. Could you double-check your "
-                         f"{' and '.join(human(p) for p in params)}?")
+            return _text(f"That did not go through: {error}. Could you double-check "
+                         f"{' and '.join('the ' + human(p) for p in params)}?")
         if self.next >= len(calls):
             self.finished = True
             return _text(self._closing(messages))
@@ -42,13 +45,26 @@ class OracleAgent:
         missing = self._missing_facts(self.next, messages)
         if missing and self.asked.get(self.next, 0) < 2:
             self.asked[self.next] = self.asked.get(self.next, 0) + 1
-            what = " and ".join(f"your {human(f['param'])}" for f in missing)
-            return _text(f"I can help with that. To {phrase(self.tools[call['name']])}, could you tell me {what}?")
+            return _text(self._question(call, missing))
+        if call.get("confirm"):
+            if self.confirm_asked != self.next:
+                self.confirm_asked = self.next
+                return _text(f"Just to confirm: I will {action(self.tools[call['name']])}"
+                             f"{_details(call['arguments'])}. Shall I go ahead (yes/no)?")
+            if last["role"] == "user" and declined(last.get("content") or ""):
+                self.finished = True
+                return _text("Understood, I will not make that change. Is there anything else I can help you with?")
         self.next += 1
-        content = f"Let me {phrase(self.tools[call['name']])}."
-        return {"role": "assistant", "content": content, "tool_calls": [{
+        return {"role": "assistant", "content": "", "tool_calls": [{
             "id": f"call_{self.next - 1}", "type": "function",
             "function": {"name": call["name"], "arguments": call["arguments"]}}]}
+
+    def _question(self, call: dict[str, Any], missing: list[dict[str, Any]]) -> str:
+        if call.get("identifies"):
+            what = _and([f"your {human(f['param'])}" for f in missing])
+            return f"I can help with that. First I need to confirm who you are: could you give me {what}?"
+        what = _and([f"the {human(f['param'])}" for f in missing])
+        return f"To {action(self.tools[call['name']])}, could you tell me {what}?"
 
     def _facts_for(self, i: int) -> list[dict[str, Any]]:
         """The user facts whose value the i-th gold call uses (the wrong one, for a failing call)."""
@@ -65,9 +81,12 @@ class OracleAgent:
 
     def _missing_facts(self, i: int, messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
         said = "\n".join(m.get("content") or "" for m in messages if m["role"] == "user")
+        seen = "\n".join(m.get("content") or "" for m in messages if m["role"] == "tool")
         call = self.task["gold_calls"][i]
         args = json.loads(call["arguments"])
-        return [f for f in self._facts_for(i) if not value_mentioned(args[f["param"]], said)]
+        # a value an earlier result showed need not be asked for (a careful agent reads it there)
+        return [f for f in self._facts_for(i) if not value_mentioned(args[f["param"]], said)
+                and not (isinstance(args[f["param"]], str) and value_mentioned(args[f["param"]], seen))]
 
     def _wrong_params(self, i: int) -> list[str]:
         args = json.loads(self.task["gold_calls"][i]["arguments"])
@@ -75,11 +94,20 @@ class OracleAgent:
                 if "wrong_first" in f and args.get(f["param"]) == f["wrong_first"]] or ["details"]
 
     def _closing(self, messages: list[dict[str, Any]]) -> str:
-        last_ok = next((m["content"] for m in reversed(messages) if m["role"] == "tool"
-                        and not m["content"].startswith("Error:")), None)
-        if last_ok is None:
-            return "Is there anything else I can help you with?"
-        return f"Done. Here is what I found: {summarize(last_ok)}.\nIs there anything else I can help you with?"
+        done = []
+        calls = self.task["gold_calls"]
+        for i, c in enumerate(calls[:self.next]):
+            if c["ok"] and i not in self.skip and self.tools[c["name"]]["effect"] == "write":
+                done.append(f"- {action(self.tools[c['name']])}{_details(c['arguments'])}: done")
+        last_read = next((m["content"] for m in reversed(messages) if m["role"] == "tool"
+                          and not m["content"].startswith("Error:")), None)
+        parts = []
+        if done:
+            parts.append("All set. Here is what I did for you:\n" + "\n".join(done))
+        elif last_read is not None:
+            parts.append(f"Here is what I found: {summarize(last_read)}.")
+        parts.append("Is there anything else I can help you with?")
+        return "\n".join(parts)
 
 
 def flaky_oracle(task: dict[str, Any], tools_ir: dict[str, dict[str, Any]], p: float, trial: int) -> OracleAgent:
@@ -109,4 +137,20 @@ class LLMAgent:
 
 def _text(content: str) -> dict[str, Any]:
     return {"role": "assistant", "content": content}
+
+
+def _and(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _details(arguments: str) -> str:
+    """A call's arguments read back to the user: ' (order id #W1, reason no longer needed)'."""
+    try:
+        args = json.loads(arguments)
+    except ValueError:
+        return ""
+    parts = [f"{human(k)} {say(v)}" for k, v in args.items() if v is not None and not isinstance(v, (dict, list))]
+    parts += [f"{human(k)} {', '.join(say(x) for x in v)}" for k, v in args.items()
+              if isinstance(v, list) and v and all(not isinstance(x, (dict, list)) for x in v)]
+    return f" ({'; '.join(parts)})" if parts else ""
 

@@ -37,6 +37,7 @@ def run_conversation(env: Any, task: dict[str, Any], agent: Any, user: Any, *, m
     messages: list[dict[str, Any]] = [{"role": "system", "content": system_prompt(env)},
                                       {"role": "user", "content": user.opening()}]
     calls: list[dict[str, Any]] = []
+    agent_errors: list[str] = []  # the agent's own mistakes (not transport faults): judged by the filters
     ended, error = "max_turns", None
     for _ in range(max_turns):
         try:
@@ -47,9 +48,19 @@ def run_conversation(env: Any, task: dict[str, Any], agent: Any, user: Any, *, m
             ended, error = "agent_error", f"{type(e).__name__}: {e}"
             break
         messages.append(reply)
+        if not reply.get("tool_calls") and not (reply.get("content") or "").strip():
+            # the model's own mistake, not a transport fault: recorded for the filters, and the user answers
+            # it as a person would (the conversation goes on, so the transcript shows what happened)
+            agent_errors.append("empty_reply")
         if reply.get("tool_calls"):
             for call in reply["tool_calls"]:
                 fn = call["function"]
+                if not fn.get("name"):
+                    agent_errors.append("nameless_call")
+                    calls.append({"name": "", "arguments": fn.get("arguments") or "", "ok": False})
+                    messages.append({"role": "tool", "tool_call_id": call["id"], "name": "",
+                                     "content": "Error: the tool call has no name"})
+                    continue
                 result = env.call(fn["name"], fn["arguments"])
                 calls.append({"name": fn["name"], "arguments": fn["arguments"], "ok": result.ok})
                 messages.append({"role": "tool", "tool_call_id": call["id"], "name": fn["name"],
@@ -67,4 +78,5 @@ def run_conversation(env: Any, task: dict[str, Any], agent: Any, user: Any, *, m
             ended = "user_stop"
             break
     return {"task_id": task["task_id"], "domain": task["domain"], "messages": messages, "tools": tools,
-            "agent_calls": calls, "final_state_hash": env.state_hash(), "ended": ended, "error": error}
+            "agent_calls": calls, "final_state_hash": env.state_hash(), "ended": ended, "error": error,
+            "agent_errors": agent_errors}

@@ -26,6 +26,10 @@ class FilterConfig:
     ngram: int = 4
     max_repeated_share: float = 0.5  # a message where more n-grams repeat earlier ones than this is degenerate
     min_ngrams: int = 12
+    policy: bool = True  # the spec's rules (identification, one user, confirmation, transfer): policy_filters.py
+    provenance: bool = True  # every argument value came from the user or an earlier tool result
+    loops: bool = True  # the same call three times in a row
+    text_with_calls: bool = False  # allow an assistant turn that both talks and calls a tool
 
 
 def validity_problems(record: dict[str, Any], tool_names: set[str], cfg: FilterConfig = FilterConfig()) -> list[str]:
@@ -112,10 +116,22 @@ def calls_match(record: dict[str, Any], task: dict[str, Any], defaults: dict[str
 
 
 def judge(record: dict[str, Any], task: dict[str, Any], tool_names: set[str], defaults: dict[str, dict[str, Any]],
-          cfg: FilterConfig = FilterConfig()) -> dict[str, Any]:
+          cfg: FilterConfig = FilterConfig(), rules: Any = None, owners: Any = None) -> dict[str, Any]:
     """Every filter's verdict on one conversation: reasons (empty = keep), success (state and calls,
-    as pass^k counts it) and whether the agent recovered from a tool error."""
-    reasons = validity_problems(record, tool_names, cfg)
+    as pass^k counts it) and whether the agent recovered from a tool error. `rules` (PolicyRules) and
+    `owners` (OwnerIndex of the task's initial state) turn on the policy filter."""
+    from envdsl.rollout import policy_filters as pf
+
+    reasons = validity_problems(record, tool_names, cfg) + pf.agent_error_problems(record)
+    messages = record.get("messages") or []
+    if cfg.policy and rules is not None and owners is not None:
+        reasons += pf.policy_problems(messages, rules, owners)
+    if cfg.provenance:
+        reasons += pf.provenance_problems(messages, record.get("tools"))
+    if cfg.loops:
+        reasons += pf.loop_problems(messages)
+    if not cfg.text_with_calls:
+        reasons += pf.style_problems(messages)
     state_ok = record.get("final_state_hash") == task["gold_state_hash"]
     need_calls = cfg.calls_mode == "always" or (cfg.calls_mode == "auto" and task.get("read_only"))
     calls_ok = calls_match(record, task, defaults, cfg.calls_exact) if need_calls else True

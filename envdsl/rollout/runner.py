@@ -31,6 +31,7 @@ from envdsl.rollout.conversation import run_conversation
 from envdsl.rollout.export import export_dataset
 from envdsl.rollout.filters import FilterConfig, judge, tool_defaults
 from envdsl.rollout.identity import claim_run_folder, run_identity
+from envdsl.rollout.policy_filters import OwnerIndexCache
 from envdsl.rollout.users import LLMUser, ScriptedUser
 from envdsl.tasks.io import TaskFileError, relative_specs, write_json, write_jsonl
 from envdsl.tasks.io import read_tasks as read_task_file
@@ -188,13 +189,16 @@ def judge_records(records: list[dict[str, Any]], tasks: list[dict[str, Any]], ma
     """Each record's verdict (record["verdict"]), judged against the tool names and defaults of its domain."""
     by_id = {t["task_id"]: t for t in tasks}
     domain_info: dict[str, tuple[set[str], dict[str, dict[str, Any]]]] = {}
+    envs: dict[str, Any] = {}
+    owners = OwnerIndexCache()
     for r in records:
         task = by_id[r["task_id"]]
         if task["domain"] not in domain_info:
-            env = _environment(_spec_of(task, cfg), make_env)
+            env = envs[task["domain"]] = _environment(_spec_of(task, cfg), make_env)
             domain_info[task["domain"]] = (set(env.TOOLS), tool_defaults(env))
         names, defaults = domain_info[task["domain"]]
-        r["verdict"] = judge(r, task, names, defaults, filters)
+        rules, index = owners.get(envs[task["domain"]], task)
+        r["verdict"] = judge(r, task, names, defaults, filters, rules, index)
     return records
 
 

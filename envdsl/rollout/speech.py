@@ -6,6 +6,8 @@ import json
 import re
 from typing import Any
 
+from envdsl.tasks.goals import base_form
+
 
 def human(param: str) -> str:
     """A parameter name as people say it: order_id -> order id."""
@@ -19,6 +21,37 @@ def phrase(tool: dict[str, Any]) -> str:
     if not first:
         return tool["name"].replace("_", " ")
     return first[0].lower() + first[1:]
+
+
+_NOT_A_VERB = {"a", "an", "the", "all", "one", "every", "each", "whether", "how", "what", "which", "who", "details",
+               "information", "current", "available", "new", "existing"}
+
+
+def action(tool: dict[str, Any]) -> str:
+    """What a tool does, as words that follow "I will" or "to": the description's verb phrase, or, for a
+    description that opens with a noun ("A guest's reservations ..."), that noun phrase after a verb."""
+    text = base_form(_gist(phrase(tool)))
+    first = text.split(" ", 1)[0].lower()
+    if first in _NOT_A_VERB or first.endswith("'s"):
+        verb = "look up" if tool.get("effect") == "read" else "update"
+        return f"{verb} {text}"
+    return text
+
+
+def _gist(text: str) -> str:
+    """The action without the details a description adds for the agent (after ';' or ':', in brackets)."""
+    text = re.split(r"[;:]", text, maxsplit=1)[0]
+    text = re.sub(r"\s*\([^)]*\)", "", text)
+    return " ".join(text.split()).rstrip(",. ") or text
+
+
+AFFIRM = re.compile(r"\b(yes|yeah|yep|sure|go ahead|please do|confirm(ed)?)\b", re.I)
+DECLINE = re.compile(r"^\s*(no|nope|don't|do not|wait|stop)\b", re.I)
+
+
+def declined(text: str) -> bool:
+    """Whether a user's answer to a confirmation question says no."""
+    return DECLINE.search(text) is not None and AFFIRM.search(text) is None
 
 
 def say(value: Any) -> str:

@@ -5,6 +5,7 @@ the conversation (tau2-bench's convention)."""
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -18,13 +19,24 @@ def opening_from_goal(goal: str) -> str:
     text = re.sub(r"\s*You know your .*$", "", goal.strip())
     text = re.sub(r"^You want to\b", "I want to", text)
     text = re.sub(r"\byour\b", "my", text)
+    text = re.sub(r"\bfor you\b", "for me", text)
+    text = re.sub(r"\byou (have|are)\b", lambda m: "I have" if m.group(1) == "have" else "I am", text)
+    text = re.sub(r"\byou\b(?= \w+ed\b)", "I", text)  # "a book you borrowed" -> "a book I borrowed"
     return "Hi! " + text
 
 
+CONFIRMATION = re.compile(r"shall i (go ahead|proceed)|should i (go ahead|proceed)|\(yes/no\)"
+                          r"|do you (want me to|confirm)|would you like me to (go ahead|proceed)"
+                          r"|can i (go ahead|proceed)|is that correct\?", re.I)
+CANNOT = re.compile(r"\b(i can(no|')t|i am (not able|unable)|i'm (not able|unable)|transferr?(ed|ing) you)\b", re.I)
+
+
 class ScriptedUser:
-    """States the facts the agent asks for (matched by parameter name). A fact with `wrong_first` is
-    first given wrongly, as users do, and correctly when asked again. Ends the conversation when the
-    agent asks for nothing it knows."""
+    """Answers like a person with a goal: each fact the agent asks for in a sentence of its own (matched
+    by parameter name), one value per question; "I don't know" to a question about anything else; yes to
+    a confirmation while the goal is unfinished. A fact with `wrong_first` is first given wrongly, as
+    users do, and correctly when asked again. Ends the conversation when the agent closes ("anything
+    else?") or cannot help."""
 
     def __init__(self, task: dict[str, Any]):
         self.task = task
@@ -37,26 +49,55 @@ class ScriptedUser:
         text = messages[-1].get("content") or ""
         if "anything else" in text.lower():  # the agent is done (its summary may quote field names)
             return f"No, that's all. Thank you! {STOP}"
+        if CANNOT.search(text):
+            return f"I see. Thank you anyway. {STOP}"
+        if CONFIRMATION.search(text):
+            if self._unfinished(messages):
+                return "Yes, please go ahead."
+            return f"No, thank you, that is all I wanted. {STOP}"
         facts = self.task["user_facts"]
         asked = [i for i, f in enumerate(facts) if mentions(text, f["param"])]
-        if not asked and "?" in text:
-            asked = [i for i in range(len(facts)) if i not in self.given]  # a generic question: say all
         if not asked:
-            return f"No, that's all. Thank you! {STOP}"
-        # of several facts for one parameter, state first those not yet (fully) stated
-        parts = []
+            if "?" in text:
+                return "I'm sorry, I don't know that."
+            return f"Okay, thank you. {STOP}"  # a statement that asks nothing: the agent is done with me
+        # of several facts for one parameter, state the one not yet (fully) stated: one value per question
+        sentences = []
+        answered: set[str] = set()
         for i in sorted(asked, key=lambda i: (self.given.get(i, 0) > ("wrong_first" in facts[i]), i)):
             f = facts[i]
+            if f["param"] in answered:
+                continue
+            answered.add(f["param"])
             n = self.given.get(i, 0)
             value = f["wrong_first"] if ("wrong_first" in f and n == 0) else f["value"]
             self.given[i] = n + 1
-            parts.append(f"my {human(f['param'])} is {say(value)}")
-        return "Sure: " + "; ".join(parts) + "."
+            sentences.append(f"My {human(f['param'])} is {say(value)}." if f.get("identity") else
+                             f"The {human(f['param'])} is {say(value)}.")
+        return " ".join(sentences)
+
+    def _unfinished(self, messages: list[dict[str, Any]]) -> bool:
+        """Whether a change the goal needs has not been made yet (judged from the calls in the transcript)."""
+        wanted = [(c["name"], _canonical(c["arguments"]))
+                  for c in self.task["gold_calls"] if c["ok"] and c.get("confirm")]
+        if not wanted:
+            return True
+        made = [(c["function"]["name"], _canonical(c["function"]["arguments"]))
+                for m in messages if m["role"] == "assistant" for c in m.get("tool_calls") or []]
+        return any(wanted.count(w) > made.count(w) for w in set(wanted))  # the same change may be wanted twice
+
+
+def _canonical(arguments: str) -> str:
+    try:
+        return json.dumps(json.loads(arguments), sort_keys=True)
+    except ValueError:
+        return arguments
 
 
 USER_PROMPT = """You are a customer talking to a customer-service assistant. Stay in role; be brief.
 Your goal: {goal}
-What you know (say a value only when the assistant asks for it):
+What you know (say a value only when the assistant asks for it, one value per question; say you do not
+know anything else; answer "yes" when the assistant asks you to confirm a change your goal needs):
 {facts}
 When your goal is done, or the assistant cannot help, reply with only {stop}."""
 
@@ -75,7 +116,8 @@ class LLMUser:
     def respond(self, messages: list[dict[str, Any]]) -> str:
         lines = []
         for f in self.task["user_facts"]:
-            line = f"- {human(f['param'])}: {say(f['value'])}"
+            step = "to confirm who you are" if f.get("identity") else f"for part {f.get('step', 0) + 1} of your request"
+            line = f"- {human(f['param'])}: {say(f['value'])} ({step})"
             if "wrong_first" in f:
                 line += f" (you first misremember it as {say(f['wrong_first'])}; correct it if told it is wrong)"
             lines.append(line)

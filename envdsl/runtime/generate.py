@@ -7,6 +7,7 @@ first for every collection, so references can point anywhere, including forwards
 from __future__ import annotations
 
 import random
+import re
 from typing import Any
 
 from envdsl.runtime.validate import Schema, _regex
@@ -94,7 +95,7 @@ class _Generator:
                 s = s + "x" * (lo - len(s))
             s = s[:hi]
             if "pattern" in c and not _regex(c["pattern"]).search(s):
-                s = sample_regex(c["pattern"], rng)
+                s = _calendar_valid(sample_regex(c["pattern"], rng), c["pattern"], rng)
                 if not _regex(c["pattern"]).search(s):
                     raise GenerationError(f"cannot make a str matching {c['pattern']!r}: add @examples(...)")
             return s
@@ -160,6 +161,25 @@ class _Generator:
             else:
                 out[f["name"]] = self.value(f["type"], f.get("constraints", {}), depth + 1)
         return out
+
+
+def _calendar_valid(s: str, pattern: str, rng: random.Random) -> str:
+    """A date (YYYY-MM-DD) or time (HH:MM) sampled from a digit pattern, made one a calendar has: a
+    pattern such as ^[0-9]{4}-[0-9]{2}-[0-9]{2}$ alone gives "4648-20-62". The pattern still decides: a
+    candidate it rejects is not used."""
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", s):
+        year = int(s[:4])
+        for _ in range(20):
+            y = year if 1900 <= year <= 2100 else rng.randint(1940, 2030)
+            candidate = f"{y:04d}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
+            if _regex(pattern).search(candidate):
+                return candidate
+    elif re.fullmatch(r"\d{2}:\d{2}", s):
+        for _ in range(20):
+            candidate = f"{rng.randint(7, 19):02d}:{rng.choice((0, 15, 30, 45)):02d}"
+            if _regex(pattern).search(candidate):
+                return candidate
+    return s
 
 
 def sample_regex(pattern: str, rng: random.Random) -> str:

@@ -12,7 +12,7 @@ RESERVED = frozenset("true false null and or not in is if then else elif for let
                      "delete append remove break continue to from".split())
 # declaration keywords and type names: legal in some places, but never worth the risk as names
 KEYWORDS = frozenset("domain policy seed const enum record union state invariant generator fn read write tool "
-                     "collection by file str int float bool list map ref".split())
+                     "collection by file str int float bool list map ref rules".split())
 BUILTINS = frozenset("len sum min max any all sorted sort_by reversed count first keys values round abs str int "
                      "float lower upper strip fold startswith endswith split join replace range slice to_json now "
                      "new_id calc".split())

@@ -8,6 +8,7 @@ the two it is decides what the simulated user has to say, so every draw returns 
 from __future__ import annotations
 
 import random
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,6 +48,16 @@ def _leaves(value: Any, name: str) -> list[tuple[str, Any]]:
 def _same(a: Any, b: Any) -> bool:
     return a == b and type(a) is type(b) or (isinstance(a, (int, float)) and isinstance(b, (int, float))
                                               and not isinstance(a, bool) and not isinstance(b, bool) and a == b)
+
+
+_CHOICE = re.compile(r"\b(either|one of|must be|should be|can be)\b", re.I)
+
+
+def _listed_values(description: str) -> list[str]:
+    """The quoted values a parameter description lists as its only choices (a str that is an enum in words)."""
+    if not _CHOICE.search(description):
+        return []
+    return sorted(set(re.findall(r"'([^'\n]{1,40})'", description)))
 
 
 def _kind_ok(value: Any, t: dict[str, Any]) -> bool:
@@ -121,6 +132,9 @@ class ArgumentDrawer:
             return value, (OUTPUT if value in readable else USER)
         if base["k"] == "enum":
             return rng.choice(self._enum_members(base["name"])), USER
+        listed = _listed_values(p.get("description") or "") if base["k"] == "str" else []
+        if listed and rng.random() < 0.8:
+            return rng.choice(listed), USER  # "should be either 'no longer needed' or 'ordered by mistake'"
         named = [v for n, v, _ in pool.items if n == p["name"] and _kind_ok(v, base)]
         if named and rng.random() < 0.7:
             return rng.choice(named), (OUTPUT if len(set(named)) == 1 else USER)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+from envdsl.tasks.coverage import tool_coverage
 from envdsl.tasks.sampler import SampleConfig, TaskSampler
 
 
@@ -24,5 +25,7 @@ def build_tasks(specs: list[str], load_env: Callable[[str], Any], n: int, seed: 
                                  "edges": sampler.graph.number_of_edges(),
                                  "read_only": sum(t["read_only"] for t in got),
                                  "with_failure": sum(t["has_failure"] for t in got),
-                                 "rejections": dict(sorted(sampler.rejections.items()))}
+                                 "rejections": dict(sorted(sampler.rejections.items())),
+                                 "about_one_user": sum(t.get("user") is not None for t in got),
+                                 "coverage": tool_coverage(got, sampler.ir)}
     return tasks, stats

@@ -15,31 +15,77 @@ def _phrase(description: str, name: str) -> str:
     return first[0].lower() + first[1:]
 
 
+_PERSON = r"(?:patient|customer|user|member|guest|owner|client|caller|passenger|account holder|household)"
+_NOT_A_VERB = {"a", "an", "the", "all", "one", "every", "each", "whether", "how", "what", "which", "who", "details",
+               "information", "current", "available", "your"}
+
+
+def _personal(phrase: str) -> str:
+    """The phrase as the user says it about themselves: "a patient's chart" -> "your chart"."""
+    phrase = re.sub(rf"\b(?:a|an|the|one)\s+{_PERSON}'s\b", "your", phrase)
+    phrase = re.sub(rf"\bfor\s+(?:a|an|the)\s+{_PERSON}\b", "for you", phrase)
+    phrase = re.sub(rf"\b(?:a|an|the)\s+{_PERSON}\s+(has|is)\b",
+                    lambda m: "you have" if m.group(1) == "has" else "you are", phrase)
+    return phrase
+
+
+def _gist(phrase: str) -> str:
+    """The request without the details a description adds for the agent: after ';' or ':', in brackets."""
+    phrase = re.split(r"[;:]", phrase, maxsplit=1)[0]
+    phrase = re.sub(r"\s*\([^)]*\)", "", phrase)
+    return " ".join(phrase.split()).rstrip(",. ")
+
+
+_THIRD_PERSON = {"returns": "return", "gets": "get", "lists": "list", "finds": "find", "creates": "create",
+                 "updates": "update", "searches": "search", "checks": "check", "shows": "show", "retrieves": "retrieve",
+                 "fetches": "fetch", "looks": "look", "adds": "add", "removes": "remove", "cancels": "cancel",
+                 "books": "book", "sets": "set", "sends": "send", "changes": "change", "deletes": "delete",
+                 "modifies": "modify", "records": "record", "marks": "mark", "places": "place"}
+
+
+def base_form(text: str) -> str:
+    """"returns a list ..." -> "return a list ...": descriptions often speak of the tool in the third person."""
+    first, _, rest = text.partition(" ")
+    base = _THIRD_PERSON.get(first.lower())
+    return f"{base} {rest}".strip() if base else text
+
+
+
+def tool_goal(tool: dict[str, Any], goals: dict[str, str]) -> str:
+    """How a user asks for what one tool does: the spec's own wording (`goal TOOL "..."` in its rules), else
+    the description's first sentence made personal, as a verb phrase."""
+    if tool["name"] in goals:
+        return goals[tool["name"]]
+    phrase = _personal(base_form(_gist(_phrase(tool.get("description", ""), tool["name"]))))
+    first = phrase.split(" ", 1)[0].lower()
+    if first in _NOT_A_VERB or first.endswith("'s"):
+        phrase = ("find out " if tool["effect"] == "read" else "change ") + phrase
+    return phrase
+
+
 def template_goal(task: dict[str, Any], ir: dict[str, Any]) -> str:
+    """One request in plain words: what the user wants done, step by step, never a tool or parameter
+    name; the identification the policy asks for is the agent's business, not part of the request."""
     tools = {t["name"]: t for t in ir["tools"]}
+    goals = dict((ir.get("rules") or {}).get("goals") or {})
     steps: list[str] = []
     for call in task["gold_calls"]:
-        if not call["ok"]:
+        if not call["ok"] or call.get("identifies"):
             continue
-        phrase = _phrase(tools[call["name"]].get("description", ""), call["name"])
-        if tools[call["name"]]["effect"] == "read":
-            phrase = f"find out the result of: {phrase}" if not phrase.startswith(("get", "find", "list", "look",
-                                                                                    "search", "show", "check")) \
-                else phrase
+        phrase = tool_goal(tools[call["name"]], goals)
         if phrase not in steps:  # the same kind of step twice is said once: a goal, not a call log
             steps.append(phrase)
-    what = "; then ".join(steps)
-    knows = ", ".join(sorted({f["param"].replace("_", " ") for f in task["user_facts"]}))
-    goal = f"You want to {what}."
-    if knows:
-        goal += f" You know your {knows} and give them when asked."
-    return goal
+    if not steps:
+        return "You want to confirm who you are with the assistant and check that your details are on file."
+    if len(steps) == 1:
+        return f"You want to {steps[0]}."
+    return f"You want to {', '.join(steps[:-1])}, and then {steps[-1]}."
 
 
 GOAL_PROMPT = """You write the goal of a simulated customer for a tool-using assistant.
-The assistant will have to make these tool calls (do not name the tools):
+The assistant will have to make these tool calls (do not name the tools, parameters or ids):
 {calls}
-The customer knows these facts (mention what they want, not every value):
+The customer knows these facts, each for the step it is used in (mention what they want, not every value):
 {facts}
 Write the customer's goal in the second person ("You want to ..."), one to three sentences, plain text."""
 
@@ -48,9 +94,12 @@ def llm_goal_writer(backend: Any) -> Any:
     """A goal writer for TaskSampler that asks `backend` (see envdsl.llm) and falls back on failure."""
 
     def write(task: dict[str, Any], ir: dict[str, Any]) -> str:
-        calls = "\n".join(f"- {c['name']}({c['arguments']})" + ("" if c["ok"] else " -> fails")
-                          for c in task["gold_calls"])
-        facts = "\n".join(f"- {f['param']}: {json.dumps(f['value'])}" for f in task["user_facts"]) or "- none"
+        calls = "\n".join(f"{i + 1}. {c['name']}({c['arguments']})" + ("" if c["ok"] else " -> fails")
+                          + (" (identifies the customer)" if c.get("identifies") else "")
+                          for i, c in enumerate(task["gold_calls"]))
+        facts = "\n".join(f"- {f['param']}: {json.dumps(f['value'])} (step {f.get('step', 0) + 1}"
+                          + (", to identify themselves)" if f.get("identity") else ")")
+                          for f in task["user_facts"]) or "- none"
         reply = backend.chat([{"role": "user", "content": GOAL_PROMPT.format(calls=calls, facts=facts)}],
                              temperature=0)
         text = " ".join((reply.get("content") or "").split())

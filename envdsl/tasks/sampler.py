@@ -16,11 +16,14 @@ import random
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from envdsl.ir.rules import PolicyRules
 from envdsl.runtime.diff import state_diff
 from envdsl.runtime.store import clone
+from envdsl.tasks.anchor import NotAnchored, anchor_walk
 from envdsl.tasks.arguments import OUTPUT, USER, ArgumentDrawer, OutputPool
 from envdsl.tasks.graph import DomainIndex, build_tool_graph
 from envdsl.tasks.provenance import provenance_problems
+from envdsl.tasks.prune import prune_unneeded_reads
 
 
 @dataclass
@@ -57,6 +60,8 @@ class TaskSampler:
         self.goal_writer = goal_writer
         self._generated: dict[int, dict[str, Any] | None] = {}
         self.rejections: dict[str, int] = {}
+        self.rules = PolicyRules.from_ir(self.ir)
+        self._sides: dict[str, Any] = {}
 
     # ---- public
     def sample(self, n: int) -> list[dict[str, Any]]:
@@ -103,6 +108,11 @@ class TaskSampler:
             raise Rejected("too_few_writes")
         if fail_at >= 0 and not any(not c["ok"] for c in calls):
             raise Rejected("no_failure_path")
+        calls, facts = prune_unneeded_reads(calls, facts, {n: t.effect for n, t in env.TOOLS.items()})
+        try:
+            user = anchor_walk(env, self.rules, before, calls, facts, rng, self._side(initial, before))
+        except NotAnchored as e:
+            raise Rejected(e.reason) from None
         after = env.state()
         task = {
             "domain": self.domain,
@@ -116,6 +126,7 @@ class TaskSampler:
             "read_only": all(self.env.TOOLS[c["name"]].effect == "read" for c in calls),
             "writes": writes,
             "has_failure": any(not c["ok"] for c in calls),
+            "user": user,  # the key of the one user the task is about (None: it touches nobody's entities)
         }
         problems = provenance_problems(task)
         if problems:
@@ -132,6 +143,8 @@ class TaskSampler:
             candidates = {t: 1.0 for t in sorted(self.ix.tools)}
         else:
             candidates = {b: d["weight"] for b, d in sorted(self.graph[last].items())}
+        # handing over to a human ends a conversation: never a step of a request
+        candidates = {t: w for t, w in candidates.items() if t not in self.rules.transfer}
         if cfg.max_writes is not None and writes >= cfg.max_writes:
             candidates = {t: w for t, w in candidates.items() if self.env.TOOLS[t].effect == "read"}
         order = _weighted_order(candidates, self.rng)
@@ -150,10 +163,10 @@ class TaskSampler:
                         continue  # nothing the user could plausibly get wrong here: draw again
                     result = self.env.call(tool, args)  # the same call again, now as the recovery
                     assert result.ok, "a call that succeeded must succeed again from the same state"
-                    self._add_facts(facts, tool, args, sources, wrong=failed[1])
+                    self._add_facts(facts, tool, args, sources, wrong=failed[1], step=len(calls))
                     calls.append(failed[0])
                 else:
-                    self._add_facts(facts, tool, args, sources)
+                    self._add_facts(facts, tool, args, sources, step=len(calls))
                 self.drawer.remember(tool, args, sources)
                 calls.append({"name": tool, "arguments": json.dumps(args, ensure_ascii=False), "ok": True,
                               "output": result.content})
@@ -179,7 +192,7 @@ class TaskSampler:
         return None
 
     def _add_facts(self, facts: list[dict[str, Any]], tool: str, args: dict[str, Any], sources: dict[str, str],
-                   wrong: dict[str, Any] | None = None) -> None:
+                   wrong: dict[str, Any] | None = None, step: int = 0) -> None:
         params = {p["name"]: p for p in self.ix.tools[tool]["params"]}
         for name, value in args.items():
             if sources.get(name) != USER:
@@ -188,7 +201,8 @@ class TaskSampler:
                 continue  # the user already said it
             same = sum(f["param"] == name for f in facts)
             fact = {"key": name if not same else f"{name}_{same + 1}", "param": name, "value": value,
-                    "description": params[name].get("description", ""), "tool": tool}
+                    "description": params[name].get("description", ""), "tool": tool,
+                    "step": step}  # the gold call that needs it (a failed first attempt included)
             if wrong and name in wrong:
                 fact["wrong_first"] = wrong[name]
             facts.append(fact)
@@ -212,6 +226,15 @@ class TaskSampler:
                 raise Rejected("generator_failed")
         self.env.reset()
         return {"kind": "seed"}
+
+    def _side(self, initial: dict[str, Any], state: dict[str, Any]) -> Any:
+        """A second environment holding this initial state, for identification calls (reads only)."""
+        key = json.dumps(initial, sort_keys=True)
+        if key not in self._sides:
+            side = type(self.env)()
+            side.reset(state=clone(state))
+            self._sides[key] = side
+        return self._sides[key]
 
     def _goal(self, task: dict[str, Any]) -> str:
         from envdsl.tasks.goals import template_goal

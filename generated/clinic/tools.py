@@ -22,7 +22,7 @@ C_TOMORROW: str = '2024-05-07'
 def find_patient(db: Db, patient_id: str) -> Any:
     """fn find_patient
 
-    From specs/clinic/clinic.env:73 (helper fn).
+    From specs/clinic/clinic.env:86 (helper fn).
     """
     S = db.data
     return rt.lookup(S['patients'], patient_id, rt.sized('Patient ' + patient_id + ' not found'))
@@ -31,7 +31,7 @@ def find_patient(db: Db, patient_id: str) -> Any:
 def find_doctor(db: Db, doctor_id: str) -> Any:
     """fn find_doctor
 
-    From specs/clinic/clinic.env:77 (helper fn).
+    From specs/clinic/clinic.env:90 (helper fn).
     """
     S = db.data
     return rt.lookup(S['doctors'], doctor_id, rt.sized('Doctor ' + doctor_id + ' not found'))
@@ -40,7 +40,7 @@ def find_doctor(db: Db, doctor_id: str) -> Any:
 def find_appointment(db: Db, appointment_id: str) -> Any:
     """fn find_appointment
 
-    From specs/clinic/clinic.env:81 (helper fn).
+    From specs/clinic/clinic.env:94 (helper fn).
     """
     S = db.data
     return rt.lookup(S['appointments'], appointment_id, rt.sized('Appointment ' + appointment_id + ' not found'))
@@ -49,7 +49,7 @@ def find_appointment(db: Db, appointment_id: str) -> Any:
 def visit_charge(db: Db, patient: Any, doctor: Any) -> Any:
     """fn visit_charge
 
-    From specs/clinic/clinic.env:85 (helper fn).
+    From specs/clinic/clinic.env:98 (helper fn).
     """
     cov: Any = patient['coverage']
     if (cov['plan'] == 'insurance'):
@@ -60,7 +60,7 @@ def visit_charge(db: Db, patient: Any, doctor: Any) -> Any:
 def take_slot(db: Db, doctor: Any, date: str, time: str) -> Any:
     """fn take_slot
 
-    From specs/clinic/clinic.env:93 (helper fn).
+    From specs/clinic/clinic.env:106 (helper fn).
     """
     times: Any = rt.lookup(doctor['open_slots'], date, rt.sized(doctor['name'] + ' has no open slots on ' + date))
     if (time not in times):
@@ -72,7 +72,7 @@ def take_slot(db: Db, doctor: Any, date: str, time: str) -> Any:
 def free_slot(db: Db, doctor_id: str, date: str, time: str) -> Any:
     """fn free_slot
 
-    From specs/clinic/clinic.env:100 (helper fn).
+    From specs/clinic/clinic.env:113 (helper fn).
     """
     S = db.data
     doctor: Any = S['doctors'][doctor_id]
@@ -86,7 +86,7 @@ def free_slot(db: Db, doctor_id: str, date: str, time: str) -> Any:
 def find_patient_by_name(db: Db, name: str, date_of_birth: str) -> Any:
     """Find a patient by full name and date of birth. Both must match.
 
-    From specs/clinic/clinic.env:110 (read tool).
+    From specs/clinic/clinic.env:123 (read tool).
     """
     S = db.data
     for p in rt.steps(S['patients'].values()):
@@ -98,7 +98,7 @@ def find_patient_by_name(db: Db, name: str, date_of_birth: str) -> Any:
 def get_patient(db: Db, patient_id: str) -> Any:
     """Get a patient's record: contact, coverage, allergies and balance.
 
-    From specs/clinic/clinic.env:124 (read tool).
+    From specs/clinic/clinic.env:137 (read tool).
     """
     return find_patient(db, patient_id)
 
@@ -106,7 +106,7 @@ def get_patient(db: Db, patient_id: str) -> Any:
 def list_doctors(db: Db, specialty: str | None) -> Any:
     """List the clinic's doctors, optionally of one specialty.
 
-    From specs/clinic/clinic.env:130 (read tool).
+    From specs/clinic/clinic.env:143 (read tool).
     """
     S = db.data
     return [d for d in rt.steps(S['doctors'].values()) if ((specialty is None) or (d['specialty'] == specialty))]
@@ -115,7 +115,7 @@ def list_doctors(db: Db, specialty: str | None) -> Any:
 def get_open_slots(db: Db, doctor_id: str, date: str) -> Any:
     """List a doctor's free start times (HH:MM) on a date.
 
-    From specs/clinic/clinic.env:138 (read tool).
+    From specs/clinic/clinic.env:151 (read tool).
     """
     doctor: Any = find_doctor(db, doctor_id)
     return rt.lookup_or(doctor['open_slots'], date, [])
@@ -124,7 +124,7 @@ def get_open_slots(db: Db, doctor_id: str, date: str) -> Any:
 def list_appointments(db: Db, patient_id: str, upcoming_only: bool) -> Any:
     """List a patient's appointments, ordered by date and time.
 
-    From specs/clinic/clinic.env:148 (read tool).
+    From specs/clinic/clinic.env:161 (read tool).
     """
     S = db.data
     if (patient_id not in S['patients']):
@@ -136,7 +136,7 @@ def list_appointments(db: Db, patient_id: str, upcoming_only: bool) -> Any:
 def book_appointment(db: Db, patient_id: str, doctor_id: str, date: str, time: str, reason: str, kind: str) -> Any:
     """Book one of a doctor's open slots for a patient. A patient may hold at most 3 scheduled appointments.
 
-    From specs/clinic/clinic.env:159 (write tool).
+    From specs/clinic/clinic.env:172 (write tool).
     """
     S = db.data
     patient: Any = find_patient(db, patient_id)
@@ -161,7 +161,7 @@ def book_appointment(db: Db, patient_id: str, doctor_id: str, date: str, time: s
 def cancel_appointment(db: Db, appointment_id: str) -> Any:
     """Cancel a scheduled appointment and free its slot. Cancelling one that is tomorrow adds a $25.00 late-cancellation fee.
 
-    From specs/clinic/clinic.env:185 (write tool).
+    From specs/clinic/clinic.env:198 (write tool).
     """
     S = db.data
     appt: Any = find_appointment(db, appointment_id)
@@ -178,7 +178,7 @@ def cancel_appointment(db: Db, appointment_id: str) -> Any:
 def reschedule_appointment(db: Db, appointment_id: str, new_date: str, new_time: str) -> Any:
     """Move a scheduled appointment to another open slot of the same doctor. No fee.
 
-    From specs/clinic/clinic.env:200 (write tool).
+    From specs/clinic/clinic.env:213 (write tool).
     """
     S = db.data
     appt: Any = find_appointment(db, appointment_id)
@@ -196,7 +196,7 @@ def reschedule_appointment(db: Db, appointment_id: str, new_date: str, new_time:
 def check_in(db: Db, appointment_id: str) -> Any:
     """Check a patient in for today's appointment. Adds the visit charge to the patient's balance.
 
-    From specs/clinic/clinic.env:217 (write tool).
+    From specs/clinic/clinic.env:230 (write tool).
     """
     S = db.data
     appt: Any = find_appointment(db, appointment_id)
@@ -213,7 +213,7 @@ def check_in(db: Db, appointment_id: str) -> Any:
 def update_insurance(db: Db, patient_id: str, provider: str, member_number: str, copay: float) -> Any:
     """Put a patient on insurance coverage (replacing self-pay or a previous insurer). Scheduled visits are repriced to the new copay.
 
-    From specs/clinic/clinic.env:228 (write tool).
+    From specs/clinic/clinic.env:241 (write tool).
     """
     S = db.data
     patient: Any = find_patient(db, patient_id)
@@ -227,7 +227,7 @@ def update_insurance(db: Db, patient_id: str, provider: str, member_number: str,
 def add_allergy(db: Db, patient_id: str, allergy: str) -> Any:
     """Record an allergy on a patient's chart (stored in lower case, no duplicates).
 
-    From specs/clinic/clinic.env:246 (write tool).
+    From specs/clinic/clinic.env:259 (write tool).
     """
     patient: Any = find_patient(db, patient_id)
     a: str = allergy.strip().lower()
@@ -240,7 +240,7 @@ def add_allergy(db: Db, patient_id: str, allergy: str) -> Any:
 def pay_balance(db: Db, patient_id: str, amount: float) -> Any:
     """Record a payment toward a patient's balance; it cannot exceed the balance.
 
-    From specs/clinic/clinic.env:259 (write tool).
+    From specs/clinic/clinic.env:272 (write tool).
     """
     patient: Any = find_patient(db, patient_id)
     if not (amount <= patient['balance_due']):

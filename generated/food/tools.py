@@ -22,7 +22,7 @@ C_PROMOS: Any = {'WELCOME10': 0.1, 'LUNCH15': 0.15, 'VIP20': 0.2}
 def find_customer(db: Db, customer_id: str) -> Any:
     """fn find_customer
 
-    From specs/food/food.env:106 (helper fn).
+    From specs/food/food.env:121 (helper fn).
     """
     S = db.data
     return rt.lookup(S['customers'], customer_id, rt.sized('Customer ' + customer_id + ' not found'))
@@ -31,7 +31,7 @@ def find_customer(db: Db, customer_id: str) -> Any:
 def find_order(db: Db, order_id: str) -> Any:
     """fn find_order
 
-    From specs/food/food.env:110 (helper fn).
+    From specs/food/food.env:125 (helper fn).
     """
     S = db.data
     return rt.lookup(S['orders'], order_id, rt.sized('Order ' + order_id + ' not found'))
@@ -40,7 +40,7 @@ def find_order(db: Db, order_id: str) -> Any:
 def find_method(db: Db, customer: Any, method_id: str) -> Any:
     """fn find_method
 
-    From specs/food/food.env:114 (helper fn).
+    From specs/food/food.env:129 (helper fn).
     """
     for m in rt.steps(customer['payment_methods']):
         if (m['method_id'] == method_id):
@@ -51,7 +51,7 @@ def find_method(db: Db, customer: Any, method_id: str) -> Any:
 def refund_to(db: Db, order: Any, amount: float) -> Any:
     """fn refund_to
 
-    From specs/food/food.env:123 (helper fn).
+    From specs/food/food.env:138 (helper fn).
     """
     S = db.data
     customer: Any = S['customers'][order['customer_id']]
@@ -65,7 +65,7 @@ def refund_to(db: Db, order: Any, amount: float) -> Any:
 def find_customer_by_phone(db: Db, phone: str) -> Any:
     """Find a customer by phone number.
 
-    From specs/food/food.env:133 (read tool).
+    From specs/food/food.env:148 (read tool).
     """
     S = db.data
     for c in rt.steps(S['customers'].values()):
@@ -77,7 +77,7 @@ def find_customer_by_phone(db: Db, phone: str) -> Any:
 def search_restaurants(db: Db, city: str, cuisine: str | None, open_only: bool) -> Any:
     """Find restaurants in a city, best rated first.
 
-    From specs/food/food.env:146 (read tool).
+    From specs/food/food.env:161 (read tool).
     """
     S = db.data
     found: Any = [r for r in rt.steps(S['restaurants'].values()) if (((rt.fold(r['city']) == rt.fold(city)) and ((cuisine is None) or (r['cuisine'] == cuisine))) and (r['is_open'] or (not open_only)))]
@@ -87,7 +87,7 @@ def search_restaurants(db: Db, city: str, cuisine: str | None, open_only: bool) 
 def get_menu(db: Db, restaurant_id: str, vegetarian_only: bool) -> Any:
     """Get a restaurant's available menu items keyed by item id (such as 'm01').
 
-    From specs/food/food.env:157 (read tool).
+    From specs/food/food.env:172 (read tool).
     """
     S = db.data
     r: Any = rt.lookup(S['restaurants'], restaurant_id, rt.sized('Restaurant ' + restaurant_id + ' not found'))
@@ -97,7 +97,7 @@ def get_menu(db: Db, restaurant_id: str, vegetarian_only: bool) -> Any:
 def list_orders(db: Db, customer_id: str, status: str | None) -> Any:
     """List a customer's orders, newest first.
 
-    From specs/food/food.env:167 (read tool).
+    From specs/food/food.env:182 (read tool).
     """
     S = db.data
     if (customer_id not in S['customers']):
@@ -108,7 +108,7 @@ def list_orders(db: Db, customer_id: str, status: str | None) -> Any:
 def get_order(db: Db, order_id: str) -> Any:
     """Get one order with its lines, amounts and status.
 
-    From specs/food/food.env:177 (read tool).
+    From specs/food/food.env:192 (read tool).
     """
     return find_order(db, order_id)
 
@@ -117,7 +117,7 @@ def place_order(db: Db, customer_id: str, restaurant_id: str, items: Any, addres
     """Place an order. Delivery costs 2.99, free when the food subtotal is 30.00 or more. A promo code takes a
 percentage off the food subtotal. Wallet payments are charged immediately and need enough balance.
 
-    From specs/food/food.env:183 (write tool).
+    From specs/food/food.env:198 (write tool).
     """
     S = db.data
     customer: Any = find_customer(db, customer_id)
@@ -157,7 +157,7 @@ percentage off the food subtotal. Wallet payments are charged immediately and ne
 def cancel_order(db: Db, order_id: str) -> Any:
     """Cancel an order that the restaurant has not started preparing; the full total is refunded to the payment method.
 
-    From specs/food/food.env:225 (write tool).
+    From specs/food/food.env:240 (write tool).
     """
     order: Any = find_order(db, order_id)
     if not (order['status'] == 'placed'):
@@ -170,7 +170,7 @@ def cancel_order(db: Db, order_id: str) -> Any:
 def change_delivery_address(db: Db, order_id: str, address_label: str) -> Any:
     """Send an order that is not yet out for delivery to another of the customer's saved addresses in the same city.
 
-    From specs/food/food.env:235 (write tool).
+    From specs/food/food.env:250 (write tool).
     """
     S = db.data
     order: Any = find_order(db, order_id)
@@ -189,7 +189,7 @@ def change_delivery_address(db: Db, order_id: str, address_label: str) -> Any:
 def refund_items(db: Db, order_id: str, item_ids: Any, reason: str) -> Any:
     """Refund whole lines of a delivered order (quantity x unit price, minus the promo share) to the payment method.
 
-    From specs/food/food.env:251 (write tool).
+    From specs/food/food.env:266 (write tool).
     """
     order: Any = find_order(db, order_id)
     if not (order['status'] == 'delivered'):
@@ -209,7 +209,7 @@ def refund_items(db: Db, order_id: str, item_ids: Any, reason: str) -> Any:
 def add_address(db: Db, customer_id: str, label: str, street: str, city: str) -> Any:
     """Save a new delivery address (at most 5 per customer; labels are unique).
 
-    From specs/food/food.env:272 (write tool).
+    From specs/food/food.env:287 (write tool).
     """
     customer: Any = find_customer(db, customer_id)
     if not (len(customer['addresses']) < 5):
@@ -223,7 +223,7 @@ def add_address(db: Db, customer_id: str, label: str, street: str, city: str) ->
 def top_up_wallet(db: Db, customer_id: str, amount: float, card_method_id: str) -> Any:
     """Add money to a customer's QuickBite wallet from one of their saved cards. The wallet holds at most 500.00.
 
-    From specs/food/food.env:287 (write tool).
+    From specs/food/food.env:302 (write tool).
     """
     customer: Any = find_customer(db, customer_id)
     card: Any = find_method(db, customer, card_method_id)
@@ -243,7 +243,7 @@ def top_up_wallet(db: Db, customer_id: str, amount: float, card_method_id: str) 
 def rate_order(db: Db, order_id: str, stars: int) -> Any:
     """Rate a delivered order; the restaurant's rating moves 10% of the way toward the stars given.
 
-    From specs/food/food.env:307 (write tool).
+    From specs/food/food.env:322 (write tool).
     """
     S = db.data
     order: Any = find_order(db, order_id)

@@ -24,7 +24,7 @@ C_FINE_BLOCK_LIMIT: float = 10.0
 def find_member(db: Db, member_id: str) -> Any:
     """fn find_member
 
-    From specs/library/library.env:64 (helper fn).
+    From specs/library/library.env:79 (helper fn).
     """
     S = db.data
     return rt.lookup(S['members'], member_id, rt.sized('Member ' + member_id + ' not found'))
@@ -33,7 +33,7 @@ def find_member(db: Db, member_id: str) -> Any:
 def find_book(db: Db, book_id: str) -> Any:
     """fn find_book
 
-    From specs/library/library.env:68 (helper fn).
+    From specs/library/library.env:83 (helper fn).
     """
     S = db.data
     return rt.lookup(S['books'], book_id, rt.sized('Book ' + book_id + ' not found'))
@@ -42,7 +42,7 @@ def find_book(db: Db, book_id: str) -> Any:
 def find_loan(db: Db, loan_id: str) -> Any:
     """fn find_loan
 
-    From specs/library/library.env:72 (helper fn).
+    From specs/library/library.env:87 (helper fn).
     """
     S = db.data
     return rt.lookup(S['loans'], loan_id, rt.sized('Loan ' + loan_id + ' not found'))
@@ -51,7 +51,7 @@ def find_loan(db: Db, loan_id: str) -> Any:
 def loan_limit(db: Db, member: Any) -> Any:
     """fn loan_limit
 
-    From specs/library/library.env:76 (helper fn).
+    From specs/library/library.env:91 (helper fn).
     """
     return (C_MAX_LOANS_PREMIUM if (member['tier'] == 'premium') else C_MAX_LOANS_STANDARD)
 
@@ -59,7 +59,7 @@ def loan_limit(db: Db, member: Any) -> Any:
 def active_loans(db: Db, member_id: str) -> Any:
     """fn active_loans
 
-    From specs/library/library.env:80 (helper fn).
+    From specs/library/library.env:95 (helper fn).
     """
     S = db.data
     return [l_ for l_ in rt.steps(S['loans'].values()) if ((l_['member_id'] == member_id) and (l_['status'] == 'active'))]
@@ -68,7 +68,7 @@ def active_loans(db: Db, member_id: str) -> Any:
 def find_member_by_email(db: Db, email: str) -> Any:
     """Look up a member by email address (case-insensitive). Use this first to learn the member_id.
 
-    From specs/library/library.env:84 (read tool).
+    From specs/library/library.env:99 (read tool).
     """
     S = db.data
     wanted: str = email.strip().lower()
@@ -81,7 +81,7 @@ def find_member_by_email(db: Db, email: str) -> Any:
 def get_member(db: Db, member_id: str) -> Any:
     """Get a member's details: tier, unpaid fines and loan ids.
 
-    From specs/library/library.env:96 (read tool).
+    From specs/library/library.env:111 (read tool).
     """
     return find_member(db, member_id)
 
@@ -89,7 +89,7 @@ def get_member(db: Db, member_id: str) -> Any:
 def search_books(db: Db, query: str, genre: str | None) -> Any:
     """Search the catalogue by title or author, optionally within one genre.
 
-    From specs/library/library.env:102 (read tool).
+    From specs/library/library.env:117 (read tool).
     """
     S = db.data
     q: str = rt.fold(query)
@@ -99,7 +99,7 @@ def search_books(db: Db, query: str, genre: str | None) -> Any:
 def get_book(db: Db, book_id: str) -> Any:
     """Get one book's details, including copies on the shelf and the hold queue.
 
-    From specs/library/library.env:112 (read tool).
+    From specs/library/library.env:127 (read tool).
     """
     return find_book(db, book_id)
 
@@ -107,7 +107,7 @@ def get_book(db: Db, book_id: str) -> Any:
 def list_member_loans(db: Db, member_id: str, include_closed: bool) -> Any:
     """List a member's loans, active ones only unless include_closed is true.
 
-    From specs/library/library.env:118 (read tool).
+    From specs/library/library.env:133 (read tool).
     """
     S = db.data
     member: Any = find_member(db, member_id)
@@ -118,7 +118,7 @@ def lend_book(db: Db, member_id: str, book_id: str, days: int) -> Any:
     """Lend a copy of a book to a member. Fails if the member has fines of $10.00 or more, has reached
 their loan limit, or if no copy is available to them (copies on hold are kept for the first member in the queue).
 
-    From specs/library/library.env:128 (write tool).
+    From specs/library/library.env:143 (write tool).
     """
     S = db.data
     member: Any = find_member(db, member_id)
@@ -145,7 +145,7 @@ their loan limit, or if no copy is available to them (copies on hold are kept fo
 def return_book(db: Db, loan_id: str) -> Any:
     """Record the return of a lent book. A late return adds $0.25 per day late to the member's fines.
 
-    From specs/library/library.env:156 (write tool).
+    From specs/library/library.env:171 (write tool).
     """
     S = db.data
     loan: Any = find_loan(db, loan_id)
@@ -164,7 +164,7 @@ def return_book(db: Db, loan_id: str) -> Any:
 def renew_loan(db: Db, loan_id: str, days: int) -> Any:
     """Extend an active loan. At most 2 renewals; not allowed when the loan is overdue or others hold the book.
 
-    From specs/library/library.env:170 (write tool).
+    From specs/library/library.env:185 (write tool).
     """
     S = db.data
     loan: Any = find_loan(db, loan_id)
@@ -184,7 +184,7 @@ def renew_loan(db: Db, loan_id: str, days: int) -> Any:
 def place_hold(db: Db, member_id: str, book_id: str) -> Any:
     """Put a member in the hold queue for a book that has no copy available. Returns the book with its queue.
 
-    From specs/library/library.env:186 (write tool).
+    From specs/library/library.env:201 (write tool).
     """
     member: Any = find_member(db, member_id)
     book: Any = find_book(db, book_id)
@@ -201,7 +201,7 @@ def place_hold(db: Db, member_id: str, book_id: str) -> Any:
 def cancel_hold(db: Db, member_id: str, book_id: str) -> Any:
     """Take a member out of a book's hold queue.
 
-    From specs/library/library.env:201 (write tool).
+    From specs/library/library.env:216 (write tool).
     """
     book: Any = find_book(db, book_id)
     if (member_id not in book['holds']):
@@ -213,7 +213,7 @@ def cancel_hold(db: Db, member_id: str, book_id: str) -> Any:
 def pay_fine(db: Db, member_id: str, amount: float) -> Any:
     """Record a fine payment. The amount may not exceed what the member owes.
 
-    From specs/library/library.env:213 (write tool).
+    From specs/library/library.env:228 (write tool).
     """
     member: Any = find_member(db, member_id)
     if not (member['fines_due'] > 0):
@@ -227,7 +227,7 @@ def pay_fine(db: Db, member_id: str, amount: float) -> Any:
 def report_lost(db: Db, loan_id: str) -> Any:
     """Mark an active loan's book as lost: the copy leaves the collection and the $20.00 lost-book fee is added to fines.
 
-    From specs/library/library.env:226 (write tool).
+    From specs/library/library.env:241 (write tool).
     """
     S = db.data
     loan: Any = find_loan(db, loan_id)

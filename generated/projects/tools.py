@@ -20,7 +20,7 @@ C_WORKFLOW: Any = {'open': ['in_progress', 'wont_fix'], 'in_progress': ['in_revi
 def find_user(db: Db, user_id: str) -> Any:
     """fn find_user
 
-    From specs/projects/projects.env:80 (helper fn).
+    From specs/projects/projects.env:86 (helper fn).
     """
     S = db.data
     return rt.lookup(S['users'], user_id, rt.sized('User ' + user_id + ' not found'))
@@ -29,7 +29,7 @@ def find_user(db: Db, user_id: str) -> Any:
 def find_issue(db: Db, issue_id: str) -> Any:
     """fn find_issue
 
-    From specs/projects/projects.env:84 (helper fn).
+    From specs/projects/projects.env:90 (helper fn).
     """
     S = db.data
     return rt.lookup(S['issues'], issue_id.upper(), rt.sized('Issue ' + issue_id + ' not found'))
@@ -38,7 +38,7 @@ def find_issue(db: Db, issue_id: str) -> Any:
 def open_project_for(db: Db, project_id: str, user_id: str) -> Any:
     """fn open_project_for
 
-    From specs/projects/projects.env:88 (helper fn).
+    From specs/projects/projects.env:94 (helper fn).
     """
     S = db.data
     p: Any = rt.lookup(S['projects'], project_id.upper(), rt.sized('Project ' + project_id + ' not found'))
@@ -52,7 +52,7 @@ def open_project_for(db: Db, project_id: str, user_id: str) -> Any:
 def active_count(db: Db, user_id: str) -> Any:
     """fn active_count
 
-    From specs/projects/projects.env:95 (helper fn).
+    From specs/projects/projects.env:101 (helper fn).
     """
     S = db.data
     return len([i for i in rt.steps(S['issues'].values()) if ((i['assignee'] == user_id) and ((i['status'] == 'in_progress') or (i['status'] == 'in_review')))])
@@ -61,7 +61,7 @@ def active_count(db: Db, user_id: str) -> Any:
 def find_user_by_email(db: Db, email: str) -> Any:
     """Find a user by email (case-insensitive).
 
-    From specs/projects/projects.env:99 (read tool).
+    From specs/projects/projects.env:105 (read tool).
     """
     S = db.data
     for u in rt.steps(S['users'].values()):
@@ -73,7 +73,7 @@ def find_user_by_email(db: Db, email: str) -> Any:
 def list_projects(db: Db, user_id: str) -> Any:
     """List the projects a user is a member of, archived ones included.
 
-    From specs/projects/projects.env:110 (read tool).
+    From specs/projects/projects.env:116 (read tool).
     """
     S = db.data
     if (user_id not in S['users']):
@@ -84,7 +84,7 @@ def list_projects(db: Db, user_id: str) -> Any:
 def search_issues(db: Db, project_id: str, status: str | None, assignee: str | None, label: str | None) -> Any:
     """Search a project's issues by status, assignee and label, most urgent first.
 
-    From specs/projects/projects.env:117 (read tool).
+    From specs/projects/projects.env:123 (read tool).
     """
     S = db.data
     key: str = project_id.upper()
@@ -108,7 +108,7 @@ def search_issues(db: Db, project_id: str, status: str | None, assignee: str | N
 def get_issue(db: Db, issue_id: str) -> Any:
     """Get an issue with its comments.
 
-    From specs/projects/projects.env:148 (read tool).
+    From specs/projects/projects.env:154 (read tool).
     """
     return find_issue(db, issue_id)
 
@@ -116,7 +116,7 @@ def get_issue(db: Db, issue_id: str) -> Any:
 def create_issue(db: Db, user_id: str, project_id: str, title: str, priority: str, labels: Any, estimate_hours: int | None) -> Any:
     """File a new issue in a project the user is a member of. The id is the project key plus the next number.
 
-    From specs/projects/projects.env:154 (write tool).
+    From specs/projects/projects.env:160 (write tool).
     """
     S = db.data
     p: Any = open_project_for(db, project_id, user_id)
@@ -133,7 +133,7 @@ def create_issue(db: Db, user_id: str, project_id: str, title: str, priority: st
 def assign_issue(db: Db, user_id: str, issue_id: str, assignee: str | None) -> Any:
     """Assign an issue to a project member, or unassign it with null.
 
-    From specs/projects/projects.env:175 (write tool).
+    From specs/projects/projects.env:181 (write tool).
     """
     issue: Any = find_issue(db, issue_id)
     p: Any = open_project_for(db, issue['project_id'], user_id)
@@ -150,7 +150,7 @@ def assign_issue(db: Db, user_id: str, issue_id: str, assignee: str | None) -> A
 def change_status(db: Db, user_id: str, issue_id: str, status: str) -> Any:
     """Move an issue one step along the workflow (open -> in_progress -> in_review -> done; wont_fix; reopen).
 
-    From specs/projects/projects.env:193 (write tool).
+    From specs/projects/projects.env:199 (write tool).
     """
     issue: Any = find_issue(db, issue_id)
     p: Any = open_project_for(db, issue['project_id'], user_id)
@@ -173,7 +173,7 @@ def change_status(db: Db, user_id: str, issue_id: str, status: str) -> Any:
 def add_comment(db: Db, user_id: str, issue_id: str, text: str) -> Any:
     """Add a comment to an issue.
 
-    From specs/projects/projects.env:217 (write tool).
+    From specs/projects/projects.env:223 (write tool).
     """
     issue: Any = find_issue(db, issue_id)
     p: Any = open_project_for(db, issue['project_id'], user_id)
@@ -186,7 +186,7 @@ def add_comment(db: Db, user_id: str, issue_id: str, text: str) -> Any:
 def set_labels(db: Db, user_id: str, issue_id: str, add: Any, remove_labels: Any) -> Any:
     """Add and remove labels on an issue. Added labels must be allowed in the project.
 
-    From specs/projects/projects.env:231 (write tool).
+    From specs/projects/projects.env:237 (write tool).
     """
     issue: Any = find_issue(db, issue_id)
     p: Any = open_project_for(db, issue['project_id'], user_id)
@@ -205,7 +205,7 @@ def set_labels(db: Db, user_id: str, issue_id: str, add: Any, remove_labels: Any
 def delete_issue(db: Db, user_id: str, issue_id: str) -> Any:
     """Delete an issue for good. Only the project lead may do this, and only for issues that are not in progress.
 
-    From specs/projects/projects.env:254 (write tool).
+    From specs/projects/projects.env:260 (write tool).
     """
     S = db.data
     issue: Any = find_issue(db, issue_id)
@@ -221,7 +221,7 @@ def delete_issue(db: Db, user_id: str, issue_id: str) -> Any:
 def archive_project(db: Db, user_id: str, project_id: str) -> Any:
     """Archive a project: no further changes are possible. All its issues must be done or wont_fix.
 
-    From specs/projects/projects.env:268 (write tool).
+    From specs/projects/projects.env:274 (write tool).
     """
     S = db.data
     p: Any = open_project_for(db, project_id, user_id)

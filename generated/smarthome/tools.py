@@ -21,7 +21,7 @@ C_MAX_GUEST_CODES: int = 5
 def find_device(db: Db, device_id: str) -> Any:
     """fn find_device
 
-    From specs/smarthome/smarthome.env:97 (helper fn).
+    From specs/smarthome/smarthome.env:106 (helper fn).
     """
     S = db.data
     return rt.lookup(S['devices'], device_id, rt.sized('Device ' + device_id + ' not found'))
@@ -30,7 +30,7 @@ def find_device(db: Db, device_id: str) -> Any:
 def controllable(db: Db, device_id: str) -> Any:
     """fn controllable
 
-    From specs/smarthome/smarthome.env:101 (helper fn).
+    From specs/smarthome/smarthome.env:110 (helper fn).
     """
     d: Any = find_device(db, device_id)
     if not d['online']:
@@ -41,7 +41,7 @@ def controllable(db: Db, device_id: str) -> Any:
 def kind_of(db: Db, d: Any) -> Any:
     """fn kind_of
 
-    From specs/smarthome/smarthome.env:107 (helper fn).
+    From specs/smarthome/smarthome.env:116 (helper fn).
     """
     return d['settings']['kind']
 
@@ -49,7 +49,7 @@ def kind_of(db: Db, d: Any) -> Any:
 def thermostat_in_range(db: Db, d: Any) -> Any:
     """fn thermostat_in_range
 
-    From specs/smarthome/smarthome.env:111 (helper fn).
+    From specs/smarthome/smarthome.env:120 (helper fn).
     """
     s: Any = d['settings']
     if (s['kind'] == 'thermostat'):
@@ -60,7 +60,7 @@ def thermostat_in_range(db: Db, d: Any) -> Any:
 def guest_codes_within_limit(db: Db, d: Any) -> Any:
     """fn guest_codes_within_limit
 
-    From specs/smarthome/smarthome.env:119 (helper fn).
+    From specs/smarthome/smarthome.env:128 (helper fn).
     """
     s: Any = d['settings']
     if (s['kind'] == 'lock'):
@@ -71,7 +71,7 @@ def guest_codes_within_limit(db: Db, d: Any) -> Any:
 def find_home_by_email(db: Db, email: str) -> Any:
     """Find a household by its owner's email (case-insensitive).
 
-    From specs/smarthome/smarthome.env:127 (read tool).
+    From specs/smarthome/smarthome.env:136 (read tool).
     """
     S = db.data
     found: Any = [h for h in rt.steps(S['homes'].values()) if (h['owner_email'].lower() == email.strip().lower())]
@@ -83,7 +83,7 @@ def find_home_by_email(db: Db, email: str) -> Any:
 def list_devices(db: Db, home_id: str, room: str | None, kind: str | None) -> Any:
     """List a home's devices, optionally filtered by room and kind.
 
-    From specs/smarthome/smarthome.env:137 (read tool).
+    From specs/smarthome/smarthome.env:146 (read tool).
     """
     S = db.data
     if (home_id not in S['homes']):
@@ -94,7 +94,7 @@ def list_devices(db: Db, home_id: str, room: str | None, kind: str | None) -> An
 def get_device(db: Db, device_id: str) -> Any:
     """Get one device with its current settings.
 
-    From specs/smarthome/smarthome.env:148 (read tool).
+    From specs/smarthome/smarthome.env:157 (read tool).
     """
     return find_device(db, device_id)
 
@@ -102,7 +102,7 @@ def get_device(db: Db, device_id: str) -> Any:
 def list_scenes(db: Db, home_id: str) -> Any:
     """List a home's scenes and what each one does.
 
-    From specs/smarthome/smarthome.env:154 (read tool).
+    From specs/smarthome/smarthome.env:163 (read tool).
     """
     S = db.data
     if (home_id not in S['homes']):
@@ -113,7 +113,7 @@ def list_scenes(db: Db, home_id: str) -> Any:
 def set_power(db: Db, device_id: str, on: bool) -> Any:
     """Switch a device on or off. Locks cannot be switched off.
 
-    From specs/smarthome/smarthome.env:161 (write tool).
+    From specs/smarthome/smarthome.env:170 (write tool).
     """
     d: Any = controllable(db, device_id)
     if not (not ((d['settings']['kind'] == 'lock') and (not on))):
@@ -127,7 +127,7 @@ def set_power(db: Db, device_id: str, on: bool) -> Any:
 def set_light(db: Db, device_id: str, brightness: int, color: str | None) -> Any:
     """Set a light's brightness (and optionally color). Brightness 0 switches it off; above 0 switches it on.
 
-    From specs/smarthome/smarthome.env:174 (write tool).
+    From specs/smarthome/smarthome.env:183 (write tool).
     """
     d: Any = controllable(db, device_id)
     s: Any = d['settings']
@@ -143,7 +143,7 @@ def set_light(db: Db, device_id: str, brightness: int, color: str | None) -> Any
 def set_thermostat(db: Db, device_id: str, target_c: float, mode: str | None) -> Any:
     """Set a thermostat's target temperature (10 to 30 C) and optionally its mode.
 
-    From specs/smarthome/smarthome.env:194 (write tool).
+    From specs/smarthome/smarthome.env:203 (write tool).
     """
     d: Any = controllable(db, device_id)
     s: Any = d['settings']
@@ -159,7 +159,7 @@ def set_thermostat(db: Db, device_id: str, target_c: float, mode: str | None) ->
 def set_lock(db: Db, device_id: str, locked: bool) -> Any:
     """Lock or unlock a door lock. Unlocking is refused while the home is in away mode.
 
-    From specs/smarthome/smarthome.env:212 (write tool).
+    From specs/smarthome/smarthome.env:221 (write tool).
     """
     S = db.data
     d: Any = controllable(db, device_id)
@@ -175,7 +175,7 @@ def set_lock(db: Db, device_id: str, locked: bool) -> Any:
 def add_guest_code(db: Db, device_id: str, guest_name: str, code: str) -> Any:
     """Add a guest entry code to a lock (at most 5 per lock, codes must be unique on the lock).
 
-    From specs/smarthome/smarthome.env:228 (write tool).
+    From specs/smarthome/smarthome.env:237 (write tool).
     """
     d: Any = controllable(db, device_id)
     s: Any = d['settings']
@@ -194,7 +194,7 @@ def add_guest_code(db: Db, device_id: str, guest_name: str, code: str) -> Any:
 def remove_guest_code(db: Db, device_id: str, guest_name: str) -> Any:
     """Delete a guest's entry code from a lock.
 
-    From specs/smarthome/smarthome.env:247 (write tool).
+    From specs/smarthome/smarthome.env:256 (write tool).
     """
     d: Any = find_device(db, device_id)
     s: Any = d['settings']
@@ -209,7 +209,7 @@ def remove_guest_code(db: Db, device_id: str, guest_name: str) -> Any:
 def set_away_mode(db: Db, home_id: str, away: bool) -> Any:
     """Turn away mode on or off. Turning it on locks every online lock and starts every online camera recording.
 
-    From specs/smarthome/smarthome.env:263 (write tool).
+    From specs/smarthome/smarthome.env:272 (write tool).
     """
     S = db.data
     home: Any = rt.lookup(S['homes'], home_id, rt.sized('Home ' + home_id + ' not found'))
@@ -230,7 +230,7 @@ def set_away_mode(db: Db, home_id: str, away: bool) -> Any:
 def run_scene(db: Db, scene_id: str) -> Any:
     """Run a scene: apply each step to its device. Offline devices are skipped. Returns the devices changed.
 
-    From specs/smarthome/smarthome.env:288 (write tool).
+    From specs/smarthome/smarthome.env:297 (write tool).
     """
     S = db.data
     scene: Any = rt.lookup(S['scenes'], scene_id, rt.sized('Scene ' + scene_id + ' not found'))
@@ -251,7 +251,7 @@ def run_scene(db: Db, scene_id: str) -> Any:
 def create_scene(db: Db, home_id: str, name: str, device_ids: Any, power: bool) -> Any:
     """Create a scene that switches the listed devices of one home on or off together.
 
-    From specs/smarthome/smarthome.env:310 (write tool).
+    From specs/smarthome/smarthome.env:319 (write tool).
     """
     S = db.data
     if (home_id not in S['homes']):
@@ -273,7 +273,7 @@ def create_scene(db: Db, home_id: str, name: str, device_ids: Any, power: bool) 
 def remove_device(db: Db, device_id: str) -> Any:
     """Remove a device from its home. Scenes lose their steps for it.
 
-    From specs/smarthome/smarthome.env:333 (write tool).
+    From specs/smarthome/smarthome.env:342 (write tool).
     """
     S = db.data
     d: Any = find_device(db, device_id)

@@ -22,7 +22,7 @@ C_AIRPORTS: Any = [{'iata': 'SFO', 'city': 'San Francisco'}, {'iata': 'JFK', 'ci
 def get_user(db: Db, user_id: str) -> Any:
     """fn get_user
 
-    From specs/tau2/airline.env:179 (helper fn).
+    From specs/tau2/airline.env:199 (helper fn).
     """
     S = db.data
     return rt.lookup(S['users'], user_id, rt.sized('User ' + user_id + ' not found'))
@@ -31,7 +31,7 @@ def get_user(db: Db, user_id: str) -> Any:
 def get_reservation(db: Db, reservation_id: str) -> Any:
     """fn get_reservation
 
-    From specs/tau2/airline.env:183 (helper fn).
+    From specs/tau2/airline.env:203 (helper fn).
     """
     S = db.data
     return rt.lookup(S['reservations'], reservation_id, rt.sized('Reservation ' + reservation_id + ' not found'))
@@ -40,7 +40,7 @@ def get_reservation(db: Db, reservation_id: str) -> Any:
 def get_flight(db: Db, flight_number: str) -> Any:
     """fn get_flight
 
-    From specs/tau2/airline.env:187 (helper fn).
+    From specs/tau2/airline.env:207 (helper fn).
     """
     S = db.data
     return rt.lookup(S['flights'], flight_number, rt.sized('Flight ' + flight_number + ' not found'))
@@ -49,7 +49,7 @@ def get_flight(db: Db, flight_number: str) -> Any:
 def get_flight_instance(db: Db, flight_number: str, date: str) -> Any:
     """fn get_flight_instance
 
-    From specs/tau2/airline.env:191 (helper fn).
+    From specs/tau2/airline.env:211 (helper fn).
     """
     flight: Any = get_flight(db, flight_number)
     return rt.lookup(flight['dates'], date, rt.sized('Flight ' + flight_number + ' not found on date ' + date))
@@ -58,7 +58,7 @@ def get_flight_instance(db: Db, flight_number: str, date: str) -> Any:
 def new_reservation_id(db: Db) -> Any:
     """fn new_reservation_id
 
-    From specs/tau2/airline.env:196 (helper fn).
+    From specs/tau2/airline.env:216 (helper fn).
     """
     S = db.data
     for reservation_id in rt.steps(C_NEW_RESERVATION_IDS):
@@ -70,7 +70,7 @@ def new_reservation_id(db: Db) -> Any:
 def search_direct(db: Db, date: str, origin: str | None, destination: str | None, leave_after: str | None) -> Any:
     """fn search_direct
 
-    From specs/tau2/airline.env:205 (helper fn).
+    From specs/tau2/airline.env:225 (helper fn).
     """
     S = db.data
     results: Any = []
@@ -84,7 +84,7 @@ def search_direct(db: Db, date: str, origin: str | None, destination: str | None
 def payment_for_update(db: Db, user: Any, payment_id: str, total_price: int) -> Any:
     """fn payment_for_update
 
-    From specs/tau2/airline.env:222 (helper fn).
+    From specs/tau2/airline.env:242 (helper fn).
     """
     payment_method: Any = rt.lookup(user['payment_methods'], payment_id, 'Payment method not found')
     if (payment_method['source'] == 'certificate'):
@@ -101,7 +101,7 @@ def payment_for_update(db: Db, user: Any, payment_id: str, total_price: int) -> 
 def book_reservation(db: Db, user_id: str, origin: str, destination: str, flight_type: str, cabin: str, flights: Any, passengers: Any, payment_methods: Any, total_baggages: int, nonfree_baggages: int, insurance: str) -> Any:
     """Book a reservation.
 
-    From specs/tau2/airline.env:238 (write tool).
+    From specs/tau2/airline.env:258 (write tool).
     """
     S = db.data
     user: Any = get_user(db, user_id)
@@ -149,7 +149,7 @@ def book_reservation(db: Db, user_id: str, origin: str, destination: str, flight
 def calculate(db: Db, expression: str) -> Any:
     """Calculate the result of a mathematical expression.
 
-    From specs/tau2/airline.env:304 (read tool).
+    From specs/tau2/airline.env:324 (read tool).
     """
     if not all([(c in '0123456789+-*/(). ') for c in rt.steps(expression)]):
         raise ToolError('Invalid characters in expression')
@@ -159,7 +159,7 @@ def calculate(db: Db, expression: str) -> Any:
 def cancel_reservation(db: Db, reservation_id: str) -> Any:
     """Cancel the whole reservation.
 
-    From specs/tau2/airline.env:313 (write tool).
+    From specs/tau2/airline.env:333 (write tool).
     """
     reservation: Any = get_reservation(db, reservation_id)
     refunds: Any = [{'payment_id': payment['payment_id'], 'amount': (-payment['amount'])} for payment in rt.steps(reservation['payment_history'])]
@@ -172,7 +172,7 @@ def cancel_reservation(db: Db, reservation_id: str) -> Any:
 def get_reservation_details(db: Db, reservation_id: str) -> Any:
     """Get the details of a reservation.
 
-    From specs/tau2/airline.env:328 (read tool).
+    From specs/tau2/airline.env:348 (read tool).
     """
     return get_reservation(db, reservation_id)
 
@@ -180,7 +180,7 @@ def get_reservation_details(db: Db, reservation_id: str) -> Any:
 def get_user_details(db: Db, user_id: str) -> Any:
     """Get the details of a user, including their reservations.
 
-    From specs/tau2/airline.env:336 (read tool).
+    From specs/tau2/airline.env:356 (read tool).
     """
     return get_user(db, user_id)
 
@@ -188,7 +188,7 @@ def get_user_details(db: Db, user_id: str) -> Any:
 def list_all_airports(db: Db) -> Any:
     """Returns a list of all available airports.
 
-    From specs/tau2/airline.env:342 (read tool).
+    From specs/tau2/airline.env:362 (read tool).
     """
     return C_AIRPORTS
 
@@ -196,7 +196,7 @@ def list_all_airports(db: Db) -> Any:
 def search_direct_flight(db: Db, origin: str, destination: str, date: str) -> Any:
     """Search for direct flights between two cities on a specific date.
 
-    From specs/tau2/airline.env:348 (read tool).
+    From specs/tau2/airline.env:368 (read tool).
     """
     return search_direct(db, date, origin, destination, None)
 
@@ -204,7 +204,7 @@ def search_direct_flight(db: Db, origin: str, destination: str, date: str) -> An
 def search_onestop_flight(db: Db, origin: str, destination: str, date: str) -> Any:
     """Search for one-stop flights between two cities on a specific date.
 
-    From specs/tau2/airline.env:358 (read tool).
+    From specs/tau2/airline.env:378 (read tool).
     """
     results: Any = []
     for first_leg in rt.steps(list(search_direct(db, date, origin, None, None))):
@@ -219,7 +219,7 @@ def search_onestop_flight(db: Db, origin: str, destination: str, date: str) -> A
 def send_certificate(db: Db, user_id: str, amount: int) -> Any:
     """Send a certificate to a user. Be careful!
 
-    From specs/tau2/airline.env:378 (write tool).
+    From specs/tau2/airline.env:398 (write tool).
     """
     user: Any = get_user(db, user_id)
     for payment_id in rt.steps(list(C_NEW_CERTIFICATE_IDS)):
@@ -236,7 +236,7 @@ Only transfer if
  -  the user explicitly asks for a human agent
  -  given the policy and the available tools, you cannot solve the user's issue.
 
-    From specs/tau2/airline.env:394 (read tool).
+    From specs/tau2/airline.env:414 (read tool).
     """
     return 'Transfer successful'
 
@@ -244,7 +244,7 @@ Only transfer if
 def update_reservation_baggages(db: Db, reservation_id: str, total_baggages: int, nonfree_baggages: int, payment_id: str) -> Any:
     """Update the baggage information of a reservation.
 
-    From specs/tau2/airline.env:406 (write tool).
+    From specs/tau2/airline.env:426 (write tool).
     """
     reservation: Any = get_reservation(db, reservation_id)
     user: Any = get_user(db, reservation['user_id'])
@@ -260,7 +260,7 @@ def update_reservation_baggages(db: Db, reservation_id: str, total_baggages: int
 def update_reservation_flights(db: Db, reservation_id: str, cabin: str, flights: Any, payment_id: str) -> Any:
     """Update the flight information of a reservation.
 
-    From specs/tau2/airline.env:426 (write tool).
+    From specs/tau2/airline.env:446 (write tool).
     """
     reservation: Any = get_reservation(db, reservation_id)
     user: Any = get_user(db, reservation['user_id'])
@@ -295,7 +295,7 @@ def update_reservation_flights(db: Db, reservation_id: str, cabin: str, flights:
 def update_reservation_passengers(db: Db, reservation_id: str, passengers: Any) -> Any:
     """Update the passenger information of a reservation.
 
-    From specs/tau2/airline.env:469 (write tool).
+    From specs/tau2/airline.env:489 (write tool).
     """
     reservation: Any = get_reservation(db, reservation_id)
     if not (len(passengers) == len(reservation['passengers'])):
@@ -307,6 +307,6 @@ def update_reservation_passengers(db: Db, reservation_id: str, passengers: Any) 
 def get_flight_status(db: Db, flight_number: str, date: str) -> Any:
     """Get the status of a flight.
 
-    From specs/tau2/airline.env:481 (read tool).
+    From specs/tau2/airline.env:501 (read tool).
     """
     return get_flight_instance(db, flight_number, date)['status']

@@ -17,7 +17,7 @@ __all__ = ["Db", "ToolError", "rt"]
 def get_order(db: Db, order_id: str) -> Any:
     """fn get_order
 
-    From specs/tau2/retail.env:105 (helper fn).
+    From specs/tau2/retail.env:127 (helper fn).
     """
     S = db.data
     return rt.lookup(S['orders'], order_id, 'Order not found')
@@ -26,7 +26,7 @@ def get_order(db: Db, order_id: str) -> Any:
 def get_user(db: Db, user_id: str) -> Any:
     """fn get_user
 
-    From specs/tau2/retail.env:109 (helper fn).
+    From specs/tau2/retail.env:131 (helper fn).
     """
     S = db.data
     return rt.lookup(S['users'], user_id, 'User not found')
@@ -35,7 +35,7 @@ def get_user(db: Db, user_id: str) -> Any:
 def get_product(db: Db, product_id: str) -> Any:
     """fn get_product
 
-    From specs/tau2/retail.env:113 (helper fn).
+    From specs/tau2/retail.env:135 (helper fn).
     """
     S = db.data
     return rt.lookup(S['products'], product_id, 'Product not found')
@@ -44,7 +44,7 @@ def get_product(db: Db, product_id: str) -> Any:
 def get_variant(db: Db, product_id: str, variant_id: str) -> Any:
     """fn get_variant
 
-    From specs/tau2/retail.env:117 (helper fn).
+    From specs/tau2/retail.env:139 (helper fn).
     """
     product: Any = get_product(db, product_id)
     return rt.lookup(product['variants'], variant_id, 'Variant not found')
@@ -53,7 +53,7 @@ def get_variant(db: Db, product_id: str, variant_id: str) -> Any:
 def get_payment_method(db: Db, user_id: str, payment_method_id: str) -> Any:
     """fn get_payment_method
 
-    From specs/tau2/retail.env:122 (helper fn).
+    From specs/tau2/retail.env:144 (helper fn).
     """
     user: Any = get_user(db, user_id)
     return rt.lookup(user['payment_methods'], payment_method_id, 'Payment method not found')
@@ -62,7 +62,7 @@ def get_payment_method(db: Db, user_id: str, payment_method_id: str) -> Any:
 def is_pending(db: Db, order: Any) -> Any:
     """fn is_pending
 
-    From specs/tau2/retail.env:128 (helper fn).
+    From specs/tau2/retail.env:150 (helper fn).
     """
     return ('pending' in order['status'])
 
@@ -70,7 +70,7 @@ def is_pending(db: Db, order: Any) -> Any:
 def calculate(db: Db, expression: str) -> Any:
     """Calculate the result of a mathematical expression.
 
-    From specs/tau2/retail.env:133 (read tool).
+    From specs/tau2/retail.env:155 (read tool).
     """
     if not all([(c in '0123456789+-*/(). ') for c in rt.steps(expression)]):
         raise ToolError('Invalid characters in expression')
@@ -87,7 +87,7 @@ The refund will be added to the user's gift card balance immediately if the paym
 was made using a gift card, otherwise the refund would take 5-7 business days to process.
 The function returns the order details after the cancellation.
 
-    From specs/tau2/retail.env:142 (write tool).
+    From specs/tau2/retail.env:164 (write tool).
     """
     order: Any = get_order(db, order_id)
     if not (order['status'] == 'pending'):
@@ -116,7 +116,7 @@ def exchange_delivered_order_items(db: Db, order_id: str, item_ids: Any, new_ite
 For a delivered order, return or exchange can be only done once by the agent.
 The agent needs to explain the exchange detail and ask for explicit user confirmation (yes/no) to proceed.
 
-    From specs/tau2/retail.env:179 (write tool).
+    From specs/tau2/retail.env:201 (write tool).
     """
     order: Any = get_order(db, order_id)
     if not (order['status'] == 'delivered'):
@@ -154,7 +154,7 @@ def find_user_id_by_name_zip(db: Db, first_name: str, last_name: str, zip_: str)
 will return an error message. By default, find user id by email, and only call this function
 if the user is not found by email or cannot remember email.
 
-    From specs/tau2/retail.env:230 (read tool).
+    From specs/tau2/retail.env:252 (read tool).
     """
     S = db.data
     for user_id, user in rt.steps(S['users'].items()):
@@ -166,7 +166,7 @@ if the user is not found by email or cannot remember email.
 def find_user_id_by_email(db: Db, email: str) -> Any:
     """Find user id by email. If the user is not found, the function will return an error message.
 
-    From specs/tau2/retail.env:251 (read tool).
+    From specs/tau2/retail.env:273 (read tool).
     """
     S = db.data
     for user_id, user in rt.steps(S['users'].items()):
@@ -178,7 +178,7 @@ def find_user_id_by_email(db: Db, email: str) -> Any:
 def get_order_details(db: Db, order_id: str) -> Any:
     """Get the status and details of an order.
 
-    From specs/tau2/retail.env:264 (read tool).
+    From specs/tau2/retail.env:286 (read tool).
     """
     return get_order(db, order_id)
 
@@ -186,7 +186,7 @@ def get_order_details(db: Db, order_id: str) -> Any:
 def get_product_details(db: Db, product_id: str) -> Any:
     """Get the inventory details of a product.
 
-    From specs/tau2/retail.env:272 (read tool).
+    From specs/tau2/retail.env:294 (read tool).
     """
     return get_product(db, product_id)
 
@@ -194,7 +194,7 @@ def get_product_details(db: Db, product_id: str) -> Any:
 def get_item_details(db: Db, item_id: str) -> Any:
     """Get the inventory details of an item.
 
-    From specs/tau2/retail.env:280 (read tool).
+    From specs/tau2/retail.env:302 (read tool).
     """
     S = db.data
     for product in rt.steps(S['products'].values()):
@@ -206,7 +206,7 @@ def get_item_details(db: Db, item_id: str) -> Any:
 def get_user_details(db: Db, user_id: str) -> Any:
     """Get the details of a user, including their orders.
 
-    From specs/tau2/retail.env:293 (read tool).
+    From specs/tau2/retail.env:315 (read tool).
     """
     return get_user(db, user_id)
 
@@ -217,7 +217,7 @@ def list_all_product_types(db: Db) -> Any:
 Each product type has a variety of different items with unique item ids and options.
 There are only 50 product types in the store.
 
-    From specs/tau2/retail.env:299 (read tool).
+    From specs/tau2/retail.env:321 (read tool).
     """
     S = db.data
     product_dict: Any = {product['name']: product['product_id'] for product in rt.steps(S['products'].values())}
@@ -227,7 +227,7 @@ There are only 50 product types in the store.
 def modify_pending_order_address(db: Db, order_id: str, address1: str, address2: str, city: str, state: str, country: str, zip_: str) -> Any:
     """Modify the shipping address of a pending order. The agent needs to explain the modification detail and ask for explicit user confirmation (yes/no) to proceed.
 
-    From specs/tau2/retail.env:311 (write tool).
+    From specs/tau2/retail.env:333 (write tool).
     """
     order: Any = get_order(db, order_id)
     if not is_pending(db, order):
@@ -239,7 +239,7 @@ def modify_pending_order_address(db: Db, order_id: str, address1: str, address2:
 def modify_pending_order_items(db: Db, order_id: str, item_ids: Any, new_item_ids: Any, payment_method_id: str) -> Any:
     """Modify items in a pending order to new items of the same product type. For a pending order, this function can only be called once. The agent needs to explain the exchange detail and ask for explicit user confirmation (yes/no) to proceed.
 
-    From specs/tau2/retail.env:328 (write tool).
+    From specs/tau2/retail.env:350 (write tool).
     """
     order: Any = get_order(db, order_id)
     if not (order['status'] == 'pending'):
@@ -282,7 +282,7 @@ def modify_pending_order_items(db: Db, order_id: str, item_ids: Any, new_item_id
 def modify_pending_order_payment(db: Db, order_id: str, payment_method_id: str) -> Any:
     """Modify the payment method of a pending order. The agent needs to explain the modification detail and ask for explicit user confirmation (yes/no) to proceed.
 
-    From specs/tau2/retail.env:377 (write tool).
+    From specs/tau2/retail.env:399 (write tool).
     """
     order: Any = get_order(db, order_id)
     if not is_pending(db, order):
@@ -311,7 +311,7 @@ def modify_pending_order_payment(db: Db, order_id: str, payment_method_id: str) 
 def modify_user_address(db: Db, user_id: str, address1: str, address2: str, city: str, state: str, country: str, zip_: str) -> Any:
     """Modify the default address of a user. The agent needs to explain the modification detail and ask for explicit user confirmation (yes/no) to proceed.
 
-    From specs/tau2/retail.env:407 (write tool).
+    From specs/tau2/retail.env:429 (write tool).
     """
     user: Any = get_user(db, user_id)
     db.set(user, 'address', {'address1': address1, 'address2': address2, 'city': city, 'country': country, 'state': state, 'zip': zip_})
@@ -325,7 +325,7 @@ The order status will be changed to 'return requested'.
 The agent needs to explain the return detail and ask for explicit user confirmation (yes/no) to proceed.
 The user will receive follow-up email for how and where to return the item.
 
-    From specs/tau2/retail.env:423 (write tool).
+    From specs/tau2/retail.env:445 (write tool).
     """
     order: Any = get_order(db, order_id)
     if not (order['status'] == 'delivered'):
@@ -351,6 +351,6 @@ Only transfer if
  -  the user explicitly asks for a human agent
  -  given the policy and the available tools, you cannot solve the user's issue.
 
-    From specs/tau2/retail.env:454 (read tool).
+    From specs/tau2/retail.env:476 (read tool).
     """
     return 'Transfer successful'
