@@ -150,18 +150,43 @@ class Db:
 
     def rollback(self, mark: int) -> None:
         journal = self.journal
+        if len(journal) <= mark:
+            return
+        entries = journal[mark:]
+        del journal[mark:]
+        if self.owners is not None:
+            self._rollback_tracked(entries)
+            return
+        # the common case (no incremental hash in use): one tight loop, since reset() is this loop
+        for entry in reversed(entries):
+            op = entry[0]
+            if op == _SET:
+                old = entry[3]
+                if old is _MISSING:
+                    del entry[1][entry[2]]  # the key was added last, so the order is as before
+                else:
+                    entry[1][entry[2]] = old
+            elif op == _APPEND:
+                entry[1].pop()
+            elif op == _REMOVE:
+                entry[1].insert(entry[2], entry[3])
+            else:
+                _reinsert(entry[1], entry[2], entry[3], entry[4])
+
+    def _rollback_tracked(self, entries: list[tuple[Any, ...]]) -> None:
+        """Undo ENTRIES (newest last) and mark the roots they belong to dirty for the incremental hash."""
         owners = self.owners
-        while len(journal) > mark:
-            entry = journal.pop()
-            root = self._root_of(entry) if owners is not None else None
+        dirty = self.dirty
+        for entry in reversed(entries):
+            root = self._root_of(entry)
             if root is not None:
-                self.dirty.add(root)
+                dirty.add(root)
             op = entry[0]
             restored: Any = None
             if op == _SET:
                 _, obj, key, old = entry
                 if old is _MISSING:
-                    del obj[key]  # the key was added last, so the order is as before
+                    del obj[key]
                 else:
                     obj[key] = restored = old
             elif op == _APPEND:
