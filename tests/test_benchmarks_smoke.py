@@ -49,7 +49,8 @@ def test_tau2_side_by_side_envdsl_side_runs_without_tau2() -> None:
     ids = [str(t["id"]) for t in tasks]
     got = side.run_pass(ids)
     assert {k: len(v) > 0 for k, v in got["samples_ns"].items()} == {
-        "construction": True, "hash_cold": True, "tool_call": True, "hash_after_task": True, "reset": True}
+        "construction": True, "hash_cold": True, "digest_cold": True, "tool_call": True, "hash_after_task": True,
+        "reset": True}
     assert len(set(got["final_hashes"].values())) == 3  # three tasks that wrote, three different outcomes
     for tid in ids:
         side.trajectories[tid] = {"gold": side.gold(tid), "perturbed": sbs.perturbed_calls(side, "retail", tid)}

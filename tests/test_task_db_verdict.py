@@ -117,3 +117,36 @@ def test_full_state_hash_is_the_incremental_hash(domain: tuple[str, Any, Any]) -
     assert env.full_state_hash() == env.state_hash()
     env.reset()
     assert env.full_state_hash() == env.state_hash()
+
+
+@pytest.mark.parametrize("with_orjson", [True, False])
+def test_state_digest_tells_states_apart_as_canonical_json_does(with_orjson: bool,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    from envdsl.runtime import digest
+
+    if not with_orjson:
+        monkeypatch.setattr(digest, "orjson", None)
+    elif digest.orjson is None:
+        pytest.fail("orjson (the `fast` extra) is not installed in this environment")
+    d = digest.state_digest
+    assert d({"a": 1, "b": [1, 2]}) == d({"b": [1, 2], "a": 1})  # key order does not count
+    assert d({"a": 1}) != d({"a": 1.0})  # an int is not the float of the same value
+    assert d({"a": 0.1 + 0.2}) != d({"a": 0.3})  # float artifacts count
+    assert d({"a": [1, 2]}) != d({"a": [2, 1]})
+    assert d({"a": None}) != d({"a": "null"}) != d({})
+    assert d({"a": 2 ** 70}) != d({"a": 2 ** 70 + 1})  # beyond 64 bits: the standard encoder
+    assert len(d({"a": "é"})) == 64
+
+
+def test_state_digest_follows_the_state(domain: tuple[str, Any, Any]) -> None:
+    from envdsl.runtime.digest import state_digest
+
+    _, env, tasks = domain
+    env.reset()
+    initial = state_digest(env.db.data)
+    calls = gold(next(t for t in tasks if writing_calls(env, gold(t))))
+    for c in calls:
+        env.call(c["name"], c.get("arguments") or {})
+    after = state_digest(env.db.data)
+    env.reset()
+    assert after != initial and state_digest(env.db.data) == initial
