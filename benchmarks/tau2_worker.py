@@ -90,24 +90,23 @@ def cmd_trajectories(d: Domain, req: dict[str, Any]) -> dict[str, Any]:
 
 
 def cmd_pass(d: Domain, req: dict[str, Any]) -> dict[str, Any]:
-    """Two loops over the tasks: construction and cold hash of a fresh environment; then, on a fresh
-    environment per task (built untimed), the gold calls, the hash after the task and, if it wrote, the
-    way back to the initial state."""
+    """Construction and cold hash of `constructions` fresh environments; then task after task, the gold
+    calls, the hash after the task and, if it wrote, the ways back to the initial state (whose results
+    serve the next task, so that no environment is built twice)."""
     s: dict[str, list[int]] = {k: [] for k in ("construction", "hash_cold", "tool_call_get_response",
                                                  "tool_call_make_tool_call", "hash_after_task",
                                                  "reset_construct", "reset_deep_copy")}
-    for _ in req["task_ids"]:
+    for _ in range(req["constructions"]):
         t, env = ns(d.get_environment)
         s["construction"].append(t)
         t, _ = ns(env.get_db_hash)
         s["hash_cold"].append(t)
-    initial_hash = d.get_environment().get_db_hash()
+    initial_hash = env.get_db_hash()
+    # the same calls twice, on two environments in the same state: once through get_response, once
+    # through make_tool_call + to_json_str; each time is one call with its result string
+    twin = d.get_environment()
     final_hashes = {}
     for task_id in req["task_ids"]:
-        env = d.get_environment()
-        # the same calls twice, on two fresh environments: once through get_response, once through
-        # make_tool_call + to_json_str; each time is one call with its result string
-        twin = d.get_environment()
         for i, (name, arguments) in enumerate(d.gold_calls(task_id)):
             tc = ToolCall(id=f"call_{i}", name=name, arguments=arguments)
             t, _ = ns(lambda tc=tc, env=env: env.get_response(tc))
@@ -124,10 +123,10 @@ def cmd_pass(d: Domain, req: dict[str, Any]) -> dict[str, Any]:
         t, final = ns(env.get_db_hash)
         s["hash_after_task"].append(t)
         final_hashes[task_id] = final
-        if final != initial_hash:  # a task that wrote: get back to the initial state, both ways
-            t, _ = ns(d.get_environment)
+        if final != initial_hash:  # a task that wrote: back to the initial state, both ways
+            t, env = ns(d.get_environment)
             s["reset_construct"].append(t)
-            t, _ = ns(lambda: d.get_environment(db=d.pristine.model_copy(deep=True)))
+            t, twin = ns(lambda: d.get_environment(db=d.pristine.model_copy(deep=True)))
             s["reset_deep_copy"].append(t)
     return {"samples_ns": s, "final_hashes": final_hashes}
 

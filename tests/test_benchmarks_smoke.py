@@ -47,7 +47,7 @@ def test_tau2_side_by_side_envdsl_side_runs_without_tau2() -> None:
     tasks = json.loads((REPO.parent / "shared" / "data" / "tau2" / "retail" / "tasks.json").read_text())[:3]
     side = sbs.EnvdslSide("retail", tasks)
     ids = [str(t["id"]) for t in tasks]
-    got = side.run_pass(ids)
+    got = side.run_pass(ids, 2)
     assert {k: len(v) > 0 for k, v in got["samples_ns"].items()} == {
         "construction": True, "hash_cold": True, "digest_cold": True, "tool_call": True, "hash_after_task": True,
         "reset": True}
