@@ -202,7 +202,8 @@ def final_db_matches(env: Any, trajectory: list[dict[str, Any]], gold_actions: l
     equal by construction, and only those either run touched are compared, as canonical JSON. Both runs
     use the one environment, put back by reset() (cost: the writes made). A trajectory call may carry the
     "output" it produced in the conversation; like tau2-bench's evaluator, a replay that gives another
-    output is an error (ValueError), not a verdict."""
+    output is an error (ValueError), not a verdict. (One known difference from tau2-bench, see README: a
+    write that fails part-way keeps its partial changes there and none here.)"""
     env.reset()
     for i, call in enumerate(trajectory):
         result = env.call(call["name"], call.get("arguments") or {})
