@@ -191,3 +191,45 @@ def _first_difference(a: str, b: str) -> int:
 def _excerpt(text: str, at: int, width: int = 60) -> str:
     start = max(0, at - width // 2)
     return ("..." if start else "") + text[start:at + width // 2] + ("..." if at + width // 2 < len(text) else "")
+
+
+def final_db_matches(env: Any, trajectory: list[dict[str, Any]], gold_actions: list[dict[str, Any]]) -> bool:
+    """The DB check of one task, computed now from the task and an agent trajectory: does replaying the
+    trajectory leave the same database as running the task's gold actions, both from the initial state?
+
+    This is the verdict of tau2-bench's evaluator (sha256 of the two final databases, equal or not), by
+    another route: every write goes through the undo journal, so entities that neither run changed are
+    equal by construction, and only those either run touched are compared, as canonical JSON. Both runs
+    use the one environment, put back by reset() (cost: the writes made). A trajectory call may carry the
+    "output" it produced in the conversation; like tau2-bench's evaluator, a replay that gives another
+    output is an error (ValueError), not a verdict. (One known difference from tau2-bench, see README: a
+    write that fails part-way keeps its partial changes there and none here.)"""
+    env.reset()
+    for i, call in enumerate(trajectory):
+        result = env.call(call["name"], call.get("arguments") or {})
+        expected = call.get("output")
+        if expected is not None and result.content != expected and not _same_json(result.content, expected):
+            raise ValueError(f"trajectory call {i} ({call['name']}) replays to another output than recorded")
+    agent_roots = env.changed_entities()
+    agent = {root: _canonical(_value_at(env.db.data, root)) for root in agent_roots}
+    env.reset()
+    for action in gold_actions:
+        env.call(action["name"], action.get("arguments") or {})
+    gold_roots = env.changed_entities()
+    data = env.db.data
+    match = all(_canonical(_value_at(data, root)) == text for root, text in agent.items())
+    gold_only = [root for root in gold_roots if root not in agent]
+    if match and gold_only:
+        gold = [_canonical(_value_at(data, root)) for root in gold_only]
+        env.reset()  # entities only the gold run changed: the agent left them as they were at the start
+        data = env.db.data
+        match = all(_canonical(_value_at(data, root)) == text for root, text in zip(gold_only, gold))
+    env.reset()
+    return match
+
+
+def _same_json(a: str, b: str) -> bool:
+    try:
+        return bool(json.loads(a) == json.loads(b))
+    except ValueError:
+        return False

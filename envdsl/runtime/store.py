@@ -31,7 +31,7 @@ def clone(value: Any) -> Any:
 class Db:
     """The live state of one environment and its journal."""
 
-    __slots__ = ("data", "journal", "clock", "owners", "dirty")
+    __slots__ = ("data", "journal", "clock", "owners", "dirty", "indexed_from", "roots")
 
     def __init__(self, data: dict[str, Any], clock: str = "2024-01-01T00:00:00"):
         self.data = data
@@ -40,6 +40,12 @@ class Db:
         # id(container) -> (state field, entity key or None): built on demand by track_owners()
         self.owners: dict[int, tuple[str, Any]] | None = None
         self.dirty: set[tuple[str, Any]] = set()  # roots changed since the last take_dirty()
+        # journal entries from this position on were made with the index in place, so the values they
+        # hold were indexed when they were in the state: a rollback need not index them again
+        self.indexed_from = 0
+        # with the index in place, the root of each journal entry (None before the index or for a local
+        # value), noted when the entry is made, so that rollback and touched_roots need not look it up
+        self.roots: list[tuple[str, Any] | None] = []
 
     # ---- which top-level entity each container belongs to (for diffs and incremental hashes)
     def track_owners(self, collections: frozenset[str] | set[str]) -> None:
@@ -58,6 +64,8 @@ class Db:
             else:
                 _index(value, (name, None), owners)
         self.owners = owners
+        self.indexed_from = len(self.journal)
+        self.roots = [None] * len(self.journal)
 
     def _adopt(self, container: Any, key: Any, value: Any) -> None:
         owners = self.owners
@@ -86,12 +94,15 @@ class Db:
         self.journal.append(entry)
         if self.owners is not None:
             root = self._root_of(entry)
+            self.roots.append(root)
             if root is not None:
                 self.dirty.add(root)
 
     def touched_roots(self, since: int = 0) -> set[tuple[str, Any]]:
         """The (state field, entity key) pairs changed by journal entries after `since`.
         Needs track_owners() to have been called before those changes."""
+        if self.owners is not None and since >= self.indexed_from:
+            return set(filter(None, self.roots[since:]))
         out = set()
         for entry in self.journal[since:]:
             root = self._root_of(entry)
@@ -150,18 +161,54 @@ class Db:
 
     def rollback(self, mark: int) -> None:
         journal = self.journal
+        if len(journal) <= mark:
+            return
+        entries = journal[mark:]
+        del journal[mark:]
+        if self.owners is not None:
+            roots = self.roots
+            if mark < self.indexed_from:
+                self._rollback_tracked(entries, mark)
+                del roots[mark:]
+                return
+            # every entry was made with the index in place: its root is known and its values indexed,
+            # so the undo is the plain loop below, and their roots are dirty again (the hash cache)
+            self.dirty.update(filter(None, roots[mark:]))  # type: ignore[arg-type]
+            del roots[mark:]
+        # one tight loop, since reset() is this loop
+        for entry in reversed(entries):
+            op = entry[0]
+            if op == _SET:
+                old = entry[3]
+                if old is _MISSING:
+                    del entry[1][entry[2]]  # the key was added last, so the order is as before
+                else:
+                    entry[1][entry[2]] = old
+            elif op == _APPEND:
+                entry[1].pop()
+            elif op == _REMOVE:
+                entry[1].insert(entry[2], entry[3])
+            else:
+                _reinsert(entry[1], entry[2], entry[3], entry[4])
+
+    def _rollback_tracked(self, entries: list[tuple[Any, ...]], mark: int) -> None:
+        """Undo ENTRIES (journal positions mark.., newest last) and mark the roots they belong to dirty
+        for the incremental hash."""
         owners = self.owners
-        while len(journal) > mark:
-            entry = journal.pop()
-            root = self._root_of(entry) if owners is not None else None
+        dirty = self.dirty
+        indexed_from = self.indexed_from
+        position = mark + len(entries)
+        for entry in reversed(entries):
+            position -= 1
+            root = self._root_of(entry)
             if root is not None:
-                self.dirty.add(root)
+                dirty.add(root)
             op = entry[0]
             restored: Any = None
             if op == _SET:
                 _, obj, key, old = entry
                 if old is _MISSING:
-                    del obj[key]  # the key was added last, so the order is as before
+                    del obj[key]
                 else:
                     obj[key] = restored = old
             elif op == _APPEND:
@@ -170,12 +217,14 @@ class Db:
                 _, obj, i, restored = entry
                 obj.insert(i, restored)
             else:
-                _, obj, key, restored, position = entry
-                _reinsert(obj, key, restored, position)
-            # A value put back may never have been indexed (the index can be built after it was
-            # replaced): index it now, or later writes inside it would not mark its entity dirty.
-            if root is not None and isinstance(restored, (dict, list)):
+                _, obj, key, restored, where = entry
+                _reinsert(obj, key, restored, where)
+            # A value put back that was replaced before the index was built was never indexed: index it
+            # now, or later writes inside it would not mark its entity dirty. Values replaced later were
+            # indexed while they were in the state (the journal keeps them alive, so ids stay theirs).
+            if position < indexed_from and root is not None and isinstance(restored, (dict, list)):
                 _index(restored, root, owners)  # type: ignore[arg-type]
+        self.indexed_from = min(indexed_from, mark)
 
 
 class _CollectionMarker:
