@@ -246,8 +246,10 @@ class Checker:
         for i, (label, state) in enumerate(self.states):
             cands = [self.candidates(tool, p, state) for p in tool["params"]]
             tried = 0
-            for j in range(MAX_FIRST_PASS):
-                args = {p["name"]: c[j % len(c)] for p, c in zip(tool["params"], cands) if c}
+            for j in range(-1, MAX_FIRST_PASS):
+                # j = -1: the broadest call, every optional parameter left out (null)
+                args = {p["name"]: (None if j < 0 and p["type"]["k"] == "opt" else c[max(j, 0) % len(c)])
+                        for p, c in zip(tool["params"], cands) if c}
                 if len(args) < len(tool["params"]) or not self.valid(name, args):
                     continue
                 tried += 1
@@ -331,6 +333,7 @@ class Checker:
 
     def records_carry_data(self) -> None:
         state = self.d.seed_state
+        all_keys = {k for c in self.collections for k in (state.get(c) or {})}
         numbers: dict[tuple[Any, ...], list[str]] = {}
         for cname, entry in sorted(self.collections.items()):
             rows = [r for r in (state.get(cname) or {}).values() if isinstance(r, dict)]
@@ -345,6 +348,7 @@ class Checker:
             for fname in names:
                 values = [r.get(fname) for r in rows]
                 strs = [v for v in values if isinstance(v, str)]
+                strs = [v for v in strs if v not in all_keys]  # references are ids, not text
                 if fname != entry["key"] and len(strs) >= 2 and all(is_placeholder(v, fname, entry["record"], cname) for v in strs):
                     self.report("F0107", cname, f"{cname}.{fname} holds placeholders: "
                                                 f"{', '.join(json.dumps(v) for v in strs[:3])}")
@@ -475,7 +479,7 @@ def fallbacks(t: dict[str, Any], cons: dict[str, Any]) -> list[Any]:
         inner = fallbacks(t["of"], {}) if t["of"]["k"] in ("str", "int", "float", "bool") else []
         return [[], *([[inner[0]]] if inner else [])]
     if k == "map":
-        return [{}]
+        return [{}, {"key": "value"}] if t["key"]["k"] == "str" and t["val"]["k"] == "str" else [{}]
     return []
 
 

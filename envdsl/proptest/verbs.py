@@ -85,7 +85,8 @@ def name_verb(name: str) -> Verb | None:
         lemma = verb_lemma(w)
         if lemma is None or lemma not in _LEXICON:
             continue
-        if lemma in _NOUN_FIRST and (i > 0 or (ws[1:2] and ws[1] in _NOUN_TAILS)):
+        later_verb = any(verb_lemma(x) in _LEXICON for x in ws[i + 1:i + 4])
+        if lemma in _NOUN_FIRST and (i > 0 or (ws[1:2] and ws[1] in _NOUN_TAILS) or later_verb):
             continue  # `get_book`, `order_history`: the noun, not the verb
         if _LEXICON[lemma] == READ and ws[i + 1:i + 2] and ws[i + 1] in _PARTICLES:
             return PHRASAL  # `check_in`, `look_up`: a phrasal verb means something else
