@@ -172,7 +172,7 @@ class Checker:
             out.extend(itertools.islice(state[coll].keys(), 3))
         if k == "ref" and isinstance(state.get(base["coll"]), dict):
             out.extend(itertools.islice(state[base["coll"]].keys(), 3))
-        out.extend(self.field_values(p["name"], state)[:3])
+        out.extend(self.field_values(p["name"], state, self.home(tool))[:3])
         if k == "str" and not coll:
             out.extend(self.seed_words(state)[:2])
         cons = p.get("constraints") or {}
@@ -187,11 +187,16 @@ class Checker:
             out.append(None)
         return dedupe([convert(v, k) for v in out])[:MAX_CANDIDATES + 2]
 
-    def field_values(self, name: str, state: dict[str, Any]) -> list[Any]:
-        """Values of record fields spelled like the parameter (natural keys: `code`, `email`)."""
+    def home(self, tool: dict[str, Any]) -> str | None:
+        """The collection the tool's key parameters index, if any: its rows give consistent arguments."""
+        return next(iter(self.d.key_params.get(tool["name"], {}).values()), None)
+
+    def field_values(self, name: str, state: dict[str, Any], home: str | None = None) -> list[Any]:
+        """Values of record fields spelled like the parameter (natural keys: `code`, `email`), the
+        tool's own collection first, so the j-th candidates of all parameters come from one record."""
         bare = re.sub(r"_arg(_\d+)?$", "", name)
         out: list[Any] = []
-        for cname, entry in self.collections.items():
+        for cname in sorted(self.collections, key=lambda c: c != home):
             rows = state.get(cname)
             if not isinstance(rows, dict):
                 continue

@@ -78,7 +78,7 @@ OFFSET_PARAMS = frozenset("offset skip start page page_number".split())
 NAME_PARAMS = ("name", "title", "label", "display_name", "full_name", "username", "user_name")
 LIST_WRAPPERS = ("value", "data", "items", "results", "records", "list", "entries", "content", "elements")
 MAX_PARAMS = 24
-MAX_FIELDS = 24
+MAX_FIELDS = 40
 MAX_ENUM = 40
 SCALARS = ("str", "int", "float", "bool")
 
@@ -438,7 +438,10 @@ def map_fields(plan: ToolPlan) -> None:
     entity = plan.entity
     for p in plan.params:
         if p.role in ("key", "query", "limit", "offset", "label") or is_transport(p.original) or \
-                p.name in ("id", "name", "last_action"):
+                p.name == "last_action":
+            continue
+        if p.name in ("id", "name"):  # the record's own key and name: a check or a filter, never assigned
+            p.field = p.name if p.type == "str" else None
             continue
         f = entity.fields.get(p.name)
         if f is None and len(entity.fields) < MAX_FIELDS:

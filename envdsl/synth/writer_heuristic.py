@@ -38,7 +38,7 @@ from envdsl.synth.sources import Tool
 SEED_RECORDS = 3
 FIRST_NUMERIC_KEY = 1001
 # locals the bodies use: parameters spelled like them are renamed
-LOCALS = frozenset("rows rec key n i x doomed found".split())
+LOCALS = frozenset("rows rec key n i x v doomed found".split())
 
 
 @dataclass
@@ -277,11 +277,10 @@ def select(plan: ToolPlan) -> list[str]:
     else:
         out = [f'let found = first(keys({e.collection})) ?? fail "No {e.label} yet"',
                f"let rec = {e.lookup_fn}(found)"]
-    if plan.kind in (GET, DELETE):
-        for p in plan.params:
-            if p.field and p.role is None and p.type in ("str", "int", "float", "bool"):
-                cond = f"rec.{p.field} == {p.name}" if p.required else f"{p.name} == null or rec.{p.field} == {p.name}"
-                out.append(f'require {cond} else f"{e.record} {{rec.id}} has another {p.field}"')
+    for p in plan.params:
+        if checkable(p, e) and (plan.kind in (GET, DELETE) or p.field in ("id", "name")):
+            cond = f"rec.{p.field} == {p.name}" if p.required else f"{p.name} == null or rec.{p.field} == {p.name}"
+            out.append(f'require {cond} else f"{e.record} {{rec.id}} has another {p.field}"')
     return out
 
 
@@ -294,7 +293,18 @@ def filters(plan: ToolPlan) -> str:
         elif p.field and p.type in ("str", "int", "float", "bool"):
             conds.append(f"x.{p.field} == {p.name}" if p.required else
                          f"({p.name} == null or x.{p.field} == {p.name})")
+        elif p.field and p.type.startswith("list<"):  # records holding every value asked for
+            conds.append(f"all([v in (x.{p.field} ?? []) for v in {p.name}])" if p.required else
+                         f"all([v in (x.{p.field} ?? []) for v in ({p.name} ?? [])])")
     return " and ".join(conds)
+
+
+def checkable(p: Param, e: Entity) -> bool:
+    """A parameter naming a field of the record that the record's seed value can satisfy."""
+    f = e.fields.get(p.field or "")
+    free = p.minimum is None and p.maximum is None and not p.min_len and not p.max_len and \
+        (p.enum is None or (f is not None and p.enum == f.enum))
+    return bool(p.field) and p.role is None and free and p.type in ("str", "int", "float", "bool")
 
 
 def body_get(plan: ToolPlan) -> list[str]:
@@ -326,12 +336,18 @@ def body_create(plan: ToolPlan) -> list[str]:
                 f"for i in range(len({e.collection}) + 1) {{ if str(n) in {e.collection} {{ n += 1 }} }}",
                 "let key = str(n)"]
     else:
-        out.append(f'let key = new_id({e.collection}, "{id_prefix(e)}_")')
+        given = next((p for p in plan.params if p.field == "id"), None)
+        made = f'new_id({e.collection}, "{id_prefix(e)}_")'
+        out.append(f"let key = {given.name} ?? {made}" if given is not None and not given.required else
+                   f"let key = {given.name}" if given is not None else f"let key = {made}")
+        if given is not None:
+            out.append(f'require key not in {e.collection} else f"{e.record} {{key}} already exists"')
     label = next((p for p in plan.params if p.role == "label"), None)
     name = f'f"{e.label} {{key}}"'
     if label is not None:
         name = label.name if label.required else f"{label.name} ?? {name}"
-    args = ["id=key", f"name={name}"] + [f"{p.field}={p.name}" for p in plan.params if p.field]
+    args = ["id=key", f"name={name}"] + [f"{p.field}={p.name}" for p in plan.params
+                                         if p.field and p.field not in ("id", "name")]
     out.append(f"insert {e.collection}[key] = {e.record}({', '.join(args)})")
     out.append(f"return {e.collection}[key]")
     return out
@@ -342,7 +358,7 @@ def body_update(plan: ToolPlan) -> list[str]:
     for p in plan.params:
         if p.role == "label":
             out.append(f"rec.name = {p.name}" if p.required else f"rec.name = {p.name} ?? rec.name")
-        elif p.field and p.role != "selector":
+        elif p.field and p.role != "selector" and p.field not in ("id", "name"):
             out.append(f"rec.{p.field} = {p.name}" if p.required else
                        f"if {p.name} != null {{ rec.{p.field} = {p.name} }}")
     if plan.status_to and plan.entity.status_field:
@@ -401,8 +417,16 @@ def seed_keys(e: Entity) -> list[str]:
     return [f"{id_prefix(e)}_{i + 1:04d}" for i in range(SEED_RECORDS)]
 
 
+def grouping_fields(model: DomainModel) -> set[tuple[str, str]]:
+    """(entity, field) pairs a list tool filters by a required parameter (`parent`, `projectId`): their
+    seed values repeat, so such a list returns several records and its other parameters can show."""
+    return {(plan.entity.noun, p.field) for plan in model.plans if plan.kind == LIST
+            for p in plan.params if p.required and p.field and p.type in ("str", "int")}
+
+
 def seed_state(model: DomainModel) -> dict[str, Any]:
     keys = {noun: seed_keys(e) for noun, e in model.entities.items()}
+    grouped = grouping_fields(model)
     state: dict[str, Any] = {}
     for noun, e in sorted(model.entities.items(), key=lambda kv: kv[1].collection):
         rows = {}
@@ -410,8 +434,9 @@ def seed_state(model: DomainModel) -> dict[str, Any]:
         for i, key in enumerate(keys[noun]):
             row: dict[str, Any] = {"id": key, "name": key if named_by_key else SV.record_name(noun, i)}
             for f in e.fields.values():
+                at = min(i, 1) if (noun, f.name) in grouped else i  # records 1 and 2 share the value
                 row[f.name] = "active" if f.name == e.status_field and not f.examples else \
-                    seed_value(f.name, f.type, f.enum, f.examples, i, keys, noun)
+                    seed_value(f.name, f.type, f.enum, f.examples, at, keys, noun)
             rows[key] = row
         state[e.collection] = rows
     return state
@@ -458,7 +483,7 @@ def probes(model: DomainModel, seed: dict[str, Any]) -> list[dict[str, Any]]:
         for p in plan.params:
             if p is plan.key:
                 args[p.name] = int(first["id"]) if p.type == "int" else first["id"]
-            elif p is plan.selector or (p.required and p.field and p.field in first and p.role is None):
+            elif p is plan.selector or (p.required and p.field in first and checkable(p, plan.entity)):
                 args[p.name] = first[p.field or ""]
             elif p.required:
                 args[p.name] = probe_value(p)
