@@ -52,7 +52,8 @@ NOISE = frozenset("api_version alt fields key access_token oauth_token callback 
                   "order_by sort skip offset page page_token page_number page_size per_page cursor limit top count "
                   "include user_agent content_type accept_language accept authorization x_api_key "
                   "subscription_key client_id client_secret secret password cache_control if_modified_since "
-                  "if_unmodified_since prefer x_request_id request_id idempotency_key accept_encoding".split())
+                  "if_unmodified_since prefer x_request_id request_id idempotency_key accept_encoding ending_before "
+                  "starting_after output_format response_format pretty".split())
 AUTH_KEYS = frozenset("key api_key apikey access_key secret_key access_token token client_id client_secret x_api_key "
                       "subscription_key api_version".split())
 PAGING_WORDS = frozenset("token marker cursor continuation".split())
@@ -372,9 +373,13 @@ def infer_domain(tools: list[Tool], fallback_noun: str = "item") -> DomainModel:
     plans: list[ToolPlan] = []
     for tool in tools:
         params = tool_params(tool)
-        verb, noun = verb_and_noun(tool)
+        verb, named = verb_and_noun(tool)
         kind = classify(tool, verb)
-        key, noun = choose_key(params, noun, GET if kind == COMPUTE else kind)
+        key, noun = choose_key(params, named, GET if kind == COMPUTE else kind)
+        if kind == LIST and key is not None and key.required and named and noun != named:
+            # `list_landing_pages(profileId)`: the key names the parent; the list is of the named thing,
+            # filtered by the parent's id like any other field
+            key, noun = None, named
         if kind == COMPUTE and key is not None:
             kind = GET  # `calculate_route(route_id)`: the thing is looked up
         noun = N.identifier(noun or fallback_noun, fallback="item")
@@ -401,7 +406,11 @@ def infer_domain(tools: list[Tool], fallback_noun: str = "item") -> DomainModel:
             choose_selector(plan)
         # `set_alarm(time)` with nothing to select: changes the first record (body_update), never inserts
         if plan.kind == GET and plan.key is None and plan.selector is None:
-            plan.kind = LIST
+            plan.kind = LIST  # a get with nothing to find by returns the matching records
+            for p in plan.params:
+                snake = N.identifier(p.original)
+                if p.type == "int" and p.role is None and (snake in LIMIT_PARAMS or snake in OFFSET_PARAMS):
+                    p.role, p.field = ("limit" if snake in LIMIT_PARAMS else "offset"), None
         plan.read_only = plan.kind in (GET, LIST)
         entity.has_updates |= plan.kind == UPDATE
         if plan.kind == UPDATE:

@@ -279,7 +279,11 @@ def select(plan: ToolPlan) -> list[str]:
                f"let rec = {e.lookup_fn}(found)"]
     for p in plan.params:
         if checkable(p, e) and (plan.kind in (GET, DELETE) or p.field in ("id", "name")):
-            cond = f"rec.{p.field} == {p.name}" if p.required else f"{p.name} == null or rec.{p.field} == {p.name}"
+            if p.type.startswith("list<"):  # the record holds every value asked for
+                cond = f"all([v in (rec.{p.field} ?? []) for v in ({p.name} ?? [])])"
+            else:
+                cond = f"rec.{p.field} == {p.name}" if p.required else \
+                    f"{p.name} == null or rec.{p.field} == {p.name}"
             out.append(f'require {cond} else f"{e.record} {{rec.id}} has another {p.field}"')
     return out
 
@@ -304,7 +308,8 @@ def checkable(p: Param, e: Entity) -> bool:
     f = e.fields.get(p.field or "")
     free = p.minimum is None and p.maximum is None and not p.min_len and not p.max_len and \
         (p.enum is None or (f is not None and p.enum == f.enum))
-    return bool(p.field) and p.role is None and free and p.type in ("str", "int", "float", "bool")
+    return bool(p.field) and p.role is None and free and \
+        (p.type in ("str", "int", "float", "bool") or p.type.startswith("list<") and f is not None and f.type == p.type)
 
 
 def body_get(plan: ToolPlan) -> list[str]:
