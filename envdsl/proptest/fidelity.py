@@ -363,7 +363,7 @@ class Checker:
                         self.report("F0108", cname, f"{cname}.{fname} is {nums[0]} in every record")
                     numbers.setdefault(tuple(nums), []).append(f"{cname}.{fname}")
         for values, fields in sorted(numbers.items()):
-            if len(fields) >= 3 and len(set(values)) > 1:
+            if len(fields) >= 3 and len(set(values)) > 1 and not set(values) <= {0, 1}:  # flags may agree
                 self.report("F0108", "*", f"{len(fields)} numeric fields hold the same values "
                                           f"{list(values)[:4]}: {', '.join(fields[:4])}")
 

@@ -112,6 +112,8 @@ class Field:
     description: str = ""
     enum: list[Any] | None = None
     examples: list[Any] = field(default_factory=list)
+    # the bounds of the parameter that made it: seed values keep them, so a tool can look records up by it
+    bounds: tuple[Any, ...] = (None, None, None, None)  # minimum, maximum, min_len, max_len
 
 
 @dataclass
@@ -454,7 +456,8 @@ def map_fields(plan: ToolPlan) -> None:
             continue
         f = entity.fields.get(p.name)
         if f is None and len(entity.fields) < MAX_FIELDS:
-            f = entity.fields[p.name] = Field(p.name, p.type, p.description, p.enum, list(p.examples))
+            f = entity.fields[p.name] = Field(p.name, p.type, p.description, p.enum, list(p.examples),
+                                              (p.minimum, p.maximum, p.min_len, p.max_len))
         if f is not None and f.type == p.type:
             p.field = f.name
 

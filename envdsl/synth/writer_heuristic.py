@@ -306,7 +306,8 @@ def filters(plan: ToolPlan) -> str:
 def checkable(p: Param, e: Entity) -> bool:
     """A parameter naming a field of the record that the record's seed value can satisfy."""
     f = e.fields.get(p.field or "")
-    free = p.minimum is None and p.maximum is None and not p.min_len and not p.max_len and \
+    bounds = (p.minimum, p.maximum, p.min_len, p.max_len)
+    free = (bounds == (None, None, None, None) or (f is not None and f.bounds == bounds)) and \
         (p.enum is None or (f is not None and p.enum == f.enum))
     return bool(p.field) and p.role is None and free and \
         (p.type in ("str", "int", "float", "bool") or p.type.startswith("list<") and f is not None and f.type == p.type)
@@ -441,10 +442,27 @@ def seed_state(model: DomainModel) -> dict[str, Any]:
             for f in e.fields.values():
                 at = min(i, 1) if (noun, f.name) in grouped else i  # records 1 and 2 share the value
                 row[f.name] = "active" if f.name == e.status_field and not f.examples else \
-                    seed_value(f.name, f.type, f.enum, f.examples, at, keys, noun)
+                    within(seed_value(f.name, f.type, f.enum, f.examples, at, keys, noun), f.bounds)
             rows[key] = row
         state[e.collection] = rows
     return state
+
+
+def within(value: Any, bounds: tuple[Any, ...]) -> Any:
+    """A seed value moved inside its field's bounds (a number clamped, a text padded or cut)."""
+    lo, hi, min_len, max_len = bounds
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, (int, float)):
+        v = max(lo, value) if lo is not None else value
+        v = min(hi, v) if hi is not None else v
+        return type(value)(v)
+    if isinstance(value, str):
+        if min_len and len(value) < min_len:
+            value = (value + "-" + "x" * min_len)[:min_len]
+        if max_len is not None and len(value) > max_len:
+            value = value[:max_len]
+    return value
 
 
 def seed_value(name: str, ftype: str, enum: list[Any] | None, examples: list[Any], i: int,
