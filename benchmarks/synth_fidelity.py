@@ -119,9 +119,10 @@ def main() -> None:
     dyn: Counter[str] = Counter()
     for d in sample:
         dyn.update(dynamic_figures(out / "accepted" / d / f"{d}.env"))
+    tools = max(1, dyn["sampled_tools"])
     fig["accepted_sample"] = {"domains": len(sample), **dict(dyn),
-                              "stub_tool_share": round(dyn["stub_tools"] / max(1, dyn["sampled_tools"]), 4),
-                              "name_effect_tool_share": round(dyn["name_effect_tools"] / max(1, dyn["sampled_tools"]), 4)}
+                              "stub_tool_share": round(dyn["stub_tools"] / tools, 4),
+                              "name_effect_tool_share": round(dyn["name_effect_tools"] / tools, 4)}
     fig["seconds"] = round(time.perf_counter() - t0, 1)
     Path(a.result).parent.mkdir(parents=True, exist_ok=True)
     Path(a.result).write_text(json.dumps(fig, indent=1, sort_keys=True) + "\n", encoding="utf-8")

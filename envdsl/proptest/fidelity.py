@@ -52,6 +52,8 @@ FIDELITY = {
     "F0110": "a successful result holds the fields of the source tool's response schema",
 }
 PRAGMA = re.compile(r"^\s*#\s*fidelity:\s*allow\s+(F01\d\d)\s+([A-Za-z_*][A-Za-z0-9_]*)\s*:\s*(\S.*)$")
+NATURAL_KEY_WORDS = frozenset("code name email symbol username handle iso slug abbreviation".split())
+GENERATED_KEY = re.compile(r"^[a-z]{1,8}_\d{3,5}$")
 TRIVIAL = frozenset(("[]", "{}", "null", "0", '""', "0.0", "false"))
 MAX_CANDIDATES = 6  # values tried per parameter
 MAX_FIRST_PASS = 8  # argument sets tried per tool in the first pass
@@ -201,15 +203,18 @@ class Checker:
             if not isinstance(rows, dict):
                 continue
             for row in itertools.islice(rows.values(), 3):
-                if isinstance(row, dict) and bare in row and row[bare] is not None and \
-                        not isinstance(row[bare], (dict, list)):
-                    out.append(row[bare])
+                if not isinstance(row, dict):
+                    continue
+                # the field itself, or one that ends with the parameter's name (`email` -> `owner_email`)
+                fname = bare if bare in row else next((f for f in row if f.endswith("_" + bare)), None)
+                if fname is not None and row[fname] is not None and not isinstance(row[fname], (dict, list)):
+                    out.append(row[fname])
         return out
 
     def seed_words(self, state: dict[str, Any]) -> list[str]:
         """A name-like string of the first record of each collection, and its first word (for searches)."""
         out: list[str] = []
-        for cname, entry in self.collections.items():
+        for cname in self.collections:
             rows = state.get(cname)
             row = next(iter(rows.values()), None) if isinstance(rows, dict) and rows else None
             if not isinstance(row, dict):
@@ -248,15 +253,18 @@ class Checker:
     def first_pass(self, tool: dict[str, Any]) -> ToolFindings:
         found = ToolFindings()
         name = tool["name"]
-        for i, (label, state) in enumerate(self.states):
+        for i, (_, state) in enumerate(self.states):
             cands = [self.candidates(tool, p, state) for p in tool["params"]]
             tried = 0
+            seen: set[str] = set()
             for j in range(-1, MAX_FIRST_PASS):
                 # j = -1: the broadest call, every optional parameter left out (null)
                 args = {p["name"]: (None if j < 0 and p["type"]["k"] == "opt" else c[max(j, 0) % len(c)])
                         for p, c in zip(tool["params"], cands) if c}
-                if len(args) < len(tool["params"]) or not self.valid(name, args):
+                text = json.dumps(args, sort_keys=True, default=str)
+                if len(args) < len(tool["params"]) or text in seen or not self.valid(name, args):
                     continue
+                seen.add(text)
                 tried += 1
                 out = self.call(i, name, args)
                 if out.ok:
@@ -267,11 +275,26 @@ class Checker:
                 out = self.call(i, name, {})
                 if out.ok:
                     found.successes.append((i, {}))
-        if not found.successes and tool["effect"] == "read" and self.d.key_params.get(name):
+        crashed = any(f.property == "never_raises" and f.test == f"first pass {name}" for f in self.failures)
+        natural = any(split_words(p["name"])[-1:] and split_words(p["name"])[-1] in NATURAL_KEY_WORDS
+                      for p in tool["params"])
+        if not found.successes and not crashed and tool["effect"] == "read" and \
+                (self.d.key_params.get(name) or natural):
             self.report("F0105", name, f"no call with keys or field values from the seed succeeds "
                                        f"(tried up to {MAX_FIRST_PASS} argument sets per state)",
                         start=self.states[0][0])
+        self.natural_keys(tool)
         return found
+
+    def natural_keys(self, tool: dict[str, Any]) -> None:
+        """A parameter named as a natural key (`countryCode`, `username`) that indexes a collection
+        whose seed keys are generated ids (`countr_0001`): an agent's real value never resolves."""
+        for pname, coll in self.d.key_params.get(tool["name"], {}).items():
+            ws = split_words(pname)
+            keys = list((self.d.seed_state.get(coll) or {}).keys())[:5]
+            if ws and ws[-1] in NATURAL_KEY_WORDS and keys and all(GENERATED_KEY.match(str(k)) for k in keys):
+                self.report("F0105", tool["name"], f"{pname!r} is a {ws[-1]}, but {coll} is keyed by generated "
+                                                   f"ids such as {keys[0]!r}")
 
     # --- F0102 ------------------------------------------------------------------------------------
 
@@ -340,6 +363,7 @@ class Checker:
         state = self.d.seed_state
         all_keys = {k for c in self.collections for k in (state.get(c) or {})}
         numbers: dict[tuple[Any, ...], list[str]] = {}
+        nums: list[Any]
         for cname, entry in sorted(self.collections.items()):
             rows = [r for r in (state.get(cname) or {}).values() if isinstance(r, dict)]
             record = self.records.get(entry["record"], {"fields": []})
@@ -354,7 +378,8 @@ class Checker:
                 values = [r.get(fname) for r in rows]
                 strs = [v for v in values if isinstance(v, str)]
                 strs = [v for v in strs if v not in all_keys]  # references are ids, not text
-                if fname != entry["key"] and len(strs) >= 2 and all(is_placeholder(v, fname, entry["record"], cname) for v in strs):
+                placeholders = [v for v in strs if is_placeholder(v, fname, entry["record"], cname)]
+                if fname != entry["key"] and len(strs) >= 2 and len(placeholders) == len(strs):
                     self.report("F0107", cname, f"{cname}.{fname} holds placeholders: "
                                                 f"{', '.join(json.dumps(v) for v in strs[:3])}")
                 nums = [v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
@@ -362,10 +387,11 @@ class Checker:
                     if len(set(nums)) == 1 and nums[0] not in (0, 1):  # counters and flags may all be 0
                         self.report("F0108", cname, f"{cname}.{fname} is {nums[0]} in every record")
                     numbers.setdefault(tuple(nums), []).append(f"{cname}.{fname}")
-        for values, fields in sorted(numbers.items()):
-            if len(fields) >= 3 and len(set(values)) > 1 and not set(values) <= {0, 1}:  # flags may agree
+        for seq, fields in sorted(numbers.items()):
+            # three fields with one sequence of values (flags may agree: 0 and 1 only do not count)
+            if len(fields) >= 3 and len(set(seq)) > 1 and not set(seq) <= {0, 1}:
                 self.report("F0108", "*", f"{len(fields)} numeric fields hold the same values "
-                                          f"{list(values)[:4]}: {', '.join(fields[:4])}")
+                                          f"{list(seq)[:4]}: {', '.join(fields[:4])}")
 
     # --- F0109, F0110 -----------------------------------------------------------------------------
 
@@ -467,14 +493,15 @@ def split_words(raw: str) -> list[str]:
 def fallbacks(t: dict[str, Any], cons: dict[str, Any]) -> list[Any]:
     k = t["k"]
     lo, hi = cons.get("min"), cons.get("max")
+    vals: list[Any]
     if k == "int":
         a = int(lo) if isinstance(lo, (int, float)) else 1
-        vals = [a, a + 1, a + 7]
-        return [v for v in vals if not isinstance(hi, (int, float)) or v <= hi]
+        vals = [a, a + 1, a + 7] + ([int(hi), (a + int(hi)) // 2] if isinstance(hi, (int, float)) else [])
+        return dedupe([v for v in vals if not isinstance(hi, (int, float)) or v <= hi])
     if k == "float":
-        a = float(lo) if isinstance(lo, (int, float)) else 1.5
-        vals = [a, a + 2.25, a + 10.0]
-        return [v for v in vals if not isinstance(hi, (int, float)) or v <= hi]
+        a = float(lo) if isinstance(lo, (int, float)) else 1.5  # type: ignore[assignment]
+        vals = [a, a + 2.25, a + 10.0] + ([float(hi), (a + float(hi)) / 2] if isinstance(hi, (int, float)) else [])
+        return dedupe([v for v in vals if not isinstance(hi, (int, float)) or v <= hi])
     if k == "bool":
         return [True, False]
     if k == "str":

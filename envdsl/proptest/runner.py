@@ -37,8 +37,8 @@ class Options:
     examples: int = DEFAULT_EXAMPLES
     seed: int = 0
     max_calls: int = 5  # longest drawn call sequence
-    fidelity: bool = True
-    sources: dict[str, dict[str, Any]] | None = None  # per tool, what its source API says (synth)  # the F01xx checks and the first pass (envdsl/proptest/fidelity.py)
+    fidelity: bool = True  # the F01xx checks and the first pass (envdsl/proptest/fidelity.py)
+    sources: dict[str, dict[str, Any]] | None = None  # per tool, what its source API says (synth)
 
 
 @dataclass

@@ -78,6 +78,15 @@ def verb_lemma(word: str) -> str | None:
     return lemmas[0] if lemmas else None
 
 
+@functools.lru_cache(maxsize=4096)
+def verb_only(word: str) -> bool:
+    """A known verb that is never a noun (`get`, `create`; not `lock`, `order`)."""
+    import lemminflect
+
+    lemma = verb_lemma(word)
+    return lemma in _LEXICON and lemma not in _NOUN_FIRST and "NOUN" not in lemminflect.getAllLemmas(word)
+
+
 def name_verb(name: str) -> Verb | None:
     """The first word of a tool name that is a known verb (`getUserOrders` -> get, `book_flight` -> book)."""
     ws = words(name)
@@ -85,7 +94,7 @@ def name_verb(name: str) -> Verb | None:
         lemma = verb_lemma(w)
         if lemma is None or lemma not in _LEXICON:
             continue
-        later_verb = any(verb_lemma(x) in _LEXICON for x in ws[i + 1:i + 4])
+        later_verb = any(verb_only(x) for x in ws[i + 1:i + 4])
         if lemma in _NOUN_FIRST and (i > 0 or (ws[1:2] and ws[1] in _NOUN_TAILS) or later_verb):
             continue  # `get_book`, `order_history`: the noun, not the verb
         if _LEXICON[lemma] == READ and ws[i + 1:i + 2] and ws[i + 1] in _PARTICLES:
