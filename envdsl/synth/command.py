@@ -20,8 +20,8 @@ import click
 @click.option("--examples", type=int, default=2, show_default=True, help="Hypothesis examples per gate test.")
 @click.option("--timeout", type=int, default=120, show_default=True, help="Seconds per domain (process workers).")
 @click.option("--cap-per-api", type=int, default=40, show_default=True, help="Most tools sampled from one API.")
-@click.option("--threshold", type=float, default=0.6, show_default=True,
-              help="Cosine similarity of parameter vectors for a graph edge.")
+@click.option("--threshold", type=float, default=None,
+              help="Cosine similarity of tool vectors for a graph edge [default: 0.45 minilm, 0.6 tfidf].")
 @click.option("--min-size", type=int, default=4, show_default=True, help="Smallest domain (tools).")
 @click.option("--max-size", type=int, default=24, show_default=True, help="Largest domain (tools).")
 @click.option("--embedder", type=click.Choice(["auto", "tfidf", "minilm"]), default="auto", show_default=True,
@@ -31,7 +31,7 @@ import click
 @click.option("--rpm", "requests_per_minute", type=float, default=0.0, help="LLM requests per minute (0: no limit).")
 @click.option("--no-progress", is_flag=True, help="Plain log lines instead of a progress bar.")
 def synth_cmd(inputs: tuple[str, ...], out: str, writer: str, workers: int, max_domains: int | None, seed: int,
-              executor: str, gate_mode: str, examples: int, timeout: int, cap_per_api: int, threshold: float,
+              executor: str, gate_mode: str, examples: int, timeout: int, cap_per_api: int, threshold: float | None,
               min_size: int, max_size: int, embedder: str, base_url: str | None, rounds: int,
               requests_per_minute: float, no_progress: bool) -> None:
     """Synthesise environments in bulk from tool collections (JSONL, OpenAI function lists, OpenAPI).

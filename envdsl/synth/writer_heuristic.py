@@ -87,7 +87,7 @@ def give_data(model: DomainModel) -> None:
     from envdsl.synth.infer import Field
 
     for e in model.entities.values():
-        if not [f for f in e.fields if f != e.status_field]:
+        if not [f for f in e.fields if f not in (e.status_field, "title", "name", "last_action")]:  # F0106's rule
             e.fields.setdefault("description", Field("description", "str", f"About the {e.label}"))
             e.fields.setdefault("created_at", Field("created_at", "str", f"When the {e.label} was created"))
 
