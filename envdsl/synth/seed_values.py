@@ -134,6 +134,10 @@ def number_value(fname: str, ftype: str, i: int, entity: str, lo: float | None =
         a, b = 1, 500
     a = lo if lo is not None else a
     b = hi if hi is not None else max(b, a + 1)
+    if lo is None and a > b:  # only an upper bound, below the meaning's range
+        a = 0 if b > 0 else b - 100
+    if a >= b:
+        return int(a) if ftype == "int" else float(a)
     if ftype == "int":
         lo_i, hi_i = int(a), int(b)
         return int(fake.random_int(min(lo_i, hi_i), max(lo_i, hi_i)))

@@ -442,7 +442,7 @@ def seed_state(model: DomainModel) -> dict[str, Any]:
             for f in e.fields.values():
                 at = min(i, 1) if (noun, f.name) in grouped else i  # records 1 and 2 share the value
                 row[f.name] = "active" if f.name == e.status_field and not f.examples else \
-                    within(seed_value(f.name, f.type, f.enum, f.examples, at, keys, noun), f.bounds)
+                    within(seed_value(f.name, f.type, f.enum, f.examples, at, keys, noun, f.bounds), f.bounds)
             rows[key] = row
         state[e.collection] = rows
     return state
@@ -466,7 +466,8 @@ def within(value: Any, bounds: tuple[Any, ...]) -> Any:
 
 
 def seed_value(name: str, ftype: str, enum: list[Any] | None, examples: list[Any], i: int,
-               keys: dict[str, list[str]], entity: str = "item") -> Any:
+               keys: dict[str, list[str]], entity: str = "item",
+               bounds: tuple[Any, ...] = (None, None, None, None)) -> Any:
     """A field's value in the i-th record: the API's enum or examples, a key of the entity an `x_id`
     names, else a realistic value for what the field's name means (Faker, seeded: seed_values.py)."""
     if enum:
@@ -482,8 +483,8 @@ def seed_value(name: str, ftype: str, enum: list[Any] | None, examples: list[Any
             ref = keys[N.identifier("_".join(ws[:-1]))]
             return ref[i % len(ref)]  # points at a record of that entity
         return SV.string_value(entity, name, i)
-    if ftype in ("int", "float"):
-        return SV.number_value(name, ftype, i, entity)
+    if ftype in ("int", "float"):  # drawn inside the field's bounds: clamping would make them all equal
+        return SV.number_value(name, ftype, i, entity, bounds[0], bounds[1])
     if ftype == "bool":
         return i % 2 == 0
     if ftype.startswith("list<"):
