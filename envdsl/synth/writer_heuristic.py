@@ -28,9 +28,11 @@ from envdsl.synth.infer import (
     Entity,
     Param,
     ToolPlan,
+    base_type,
     explicitly_scalar,
     infer_domain,
     is_noise,
+    is_transport,
     object_properties,
 )
 from envdsl.synth.sources import Tool
@@ -75,9 +77,12 @@ def sources(model: DomainModel) -> dict[str, dict[str, Any]]:
                     name = N.keep_or_identifier(original, fallback="f")
                     if name in plan.entity.fields:
                         returns.append(name)
-        out[plan.name] = {"params": {p.original: {"name": p.name, "type": p.type.split("<")[0]}
-                                     for p in plan.params},
-                          "returns": returns}
+        # every parameter of the SOURCE (transport ones aside), not only those the writer kept
+        kept = {p.original: {"name": p.name, "type": p.type.split("<")[0]} for p in plan.params}
+        params = {k: kept.get(k) or {"name": N.keep_or_identifier(k, fallback="p"),
+                                     "type": base_type(v).split("<")[0]}
+                  for k, v in plan.tool.properties.items() if not is_transport(k)}
+        out[plan.name] = {"params": params, "returns": returns}
     return out
 
 
