@@ -42,6 +42,7 @@ _NOUN_FIRST = frozenset("book order post issue set list count tag label rate lik
 # second words that make a noun-first word a noun (`order_history`, `book_details`)
 _NOUN_TAILS = frozenset("history status details detail info information list summary count id ids items search "
                         "lookup data type types by of for report reports book books".split())
+_HTTP_METHODS = frozenset("post put patch".split())
 _PARTICLES = frozenset("in out up off on over".split())
 # verbs that open descriptions of reads ("Returns the weather for ...")
 _DESCRIPTION_READS = frozenset("return provide give obtain".split())
@@ -94,7 +95,8 @@ def name_verb(name: str) -> Verb | None:
         lemma = verb_lemma(w)
         if lemma is None or lemma not in _LEXICON:
             continue
-        later_verb = any(verb_only(x) for x in ws[i + 1:i + 4])
+        # `tags_get`: a noun before a verb; `post_check_account`: an HTTP method before the real verb
+        later_verb = any(verb_only(x) or (w in _HTTP_METHODS and verb_lemma(x) in _LEXICON) for x in ws[i + 1:i + 4])
         if lemma in _NOUN_FIRST and (i > 0 or (ws[1:2] and ws[1] in _NOUN_TAILS) or later_verb):
             continue  # `get_book`, `order_history`: the noun, not the verb
         if _LEXICON[lemma] == READ and ws[i + 1:i + 2] and ws[i + 1] in _PARTICLES:
