@@ -173,3 +173,23 @@ def test_ray_executor_explains_a_missing_install(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setitem(sys.modules, "ray", None)  # import ray -> ImportError
     with pytest.raises(SystemExit, match=r"pip install 'envdsl\[ray\]'"):
         require_ray()
+
+
+def test_fidelity_figures_script_measures_an_output_folder(tmp_path: Path) -> None:
+    """benchmarks/synth_fidelity.py reads a run's journal and accepted specs (finished or not)."""
+    import subprocess
+    import sys
+
+    inp = small_input(tmp_path)
+    run_synth(config(tmp_path, inp), progress=False, log=lambda m: None)
+    result = tmp_path / "fig.json"
+    repo = Path(__file__).resolve().parents[1]
+    r = subprocess.run([sys.executable, str(repo / "benchmarks" / "synth_fidelity.py"), str(tmp_path / "out"),
+                        "--sample", "2", "--result", str(result)], cwd=repo, capture_output=True, text=True,
+                       timeout=300)
+    assert r.returncode == 0, r.stderr
+    fig = json.loads(result.read_text())
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert (fig["accepted"], fig["rejected"]) == (summary["accepted"], summary["rejected"])
+    assert fig["accepted_static"]["unused_params"] == 0 and fig["accepted_sample"]["stub_tools"] == 0
+    assert fig["accepted"] >= 1 and fig["accepted_sample"]["domains"] == min(2, fig["accepted"])
