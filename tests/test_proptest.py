@@ -74,7 +74,8 @@ def test_cli_passes_a_clean_spec_and_reports_counts_as_json(in_repo: Path) -> No
     assert code == 0
     report = json.loads(out)
     assert (report["domains"], report["tools"], report["failures"]) == (1, 7, 0)
-    assert report["properties"] == 12 and report["examples"] >= 5 * 15
+    # 12 robustness properties and the 10 fidelity codes (F0101-F0110)
+    assert report["properties"] == 12 + 10 and report["examples"] >= 5 * 15
     assert report["failures_detail"] == []
 
 

@@ -17,7 +17,7 @@ from envdsl.synth.sources import Tool
 GOOD = """
 domain planted "A planted domain"
 seed "planted.seed.json"
-record Item { id: str  name: str }
+record Item { id: str  name: str  price: float }
 state { items: collection<Item> by id }
 read tool get_item(id: str) -> Item { return items[id] ?? fail f"No item {id}" }
 """
@@ -25,8 +25,8 @@ read tool get_item(id: str) -> Item { return items[id] ?? fail f"No item {id}" }
 CRASHES = GOOD.replace('items[id] ?? fail f"No item {id}"', 'items["nope"]')
 # does not compile: a read tool that writes
 WRITES = GOOD.replace('{ return items[id] ?? fail f"No item {id}" }',
-                      '{ delete items[id]\n return Item(id=id, name="x") }')
-SEED = '{"items": {"a": {"id": "a", "name": "A"}}}'
+                      '{ delete items[id]\n return Item(id=id, name="x", price=1.0) }')
+SEED = '{"items": {"a": {"id": "a", "name": "Garden hose", "price": 19.9}}}'
 
 
 def planted(tmp_path: Path, text: str) -> Path:
@@ -40,8 +40,9 @@ def test_gate_accepts_good_and_rejects_planted_bad_domains_with_reasons(tmp_path
     good = check_spec_dir(planted(tmp_path, GOOD), mode=mode, probes=[{"tool": "get_item", "args": {"id": "a"}}])
     assert good.accepted and good.reasons == [] and good.tools == 1
     crash = check_spec_dir(planted(tmp_path, CRASHES), mode=mode)
-    assert not crash.accepted and crash.reason == "never_raises"
-    assert "internal error" in crash.details[0] and "KeyError" in crash.details[0]
+    # the crashing body also ignores `id`: the fidelity gate says so too (F0101)
+    assert not crash.accepted and "never_raises" in crash.reasons
+    assert any("internal error" in d and "KeyError" in d for d in crash.details)
     bad = check_spec_dir(planted(tmp_path, WRITES), mode=mode)
     assert not bad.accepted and bad.reasons == ["compile"] and "E0401" in bad.details[0]
     probe = check_spec_dir(planted(tmp_path, GOOD), mode=mode, probes=[{"tool": "get_item", "args": {"id": "zz"}}])
@@ -172,3 +173,23 @@ def test_ray_executor_explains_a_missing_install(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setitem(sys.modules, "ray", None)  # import ray -> ImportError
     with pytest.raises(SystemExit, match=r"pip install 'envdsl\[ray\]'"):
         require_ray()
+
+
+def test_fidelity_figures_script_measures_an_output_folder(tmp_path: Path) -> None:
+    """benchmarks/synth_fidelity.py reads a run's journal and accepted specs (finished or not)."""
+    import subprocess
+    import sys
+
+    inp = small_input(tmp_path)
+    run_synth(config(tmp_path, inp), progress=False, log=lambda m: None)
+    result = tmp_path / "fig.json"
+    repo = Path(__file__).resolve().parents[1]
+    r = subprocess.run([sys.executable, str(repo / "benchmarks" / "synth_fidelity.py"), str(tmp_path / "out"),
+                        "--sample", "2", "--result", str(result)], cwd=repo, capture_output=True, text=True,
+                       timeout=300)
+    assert r.returncode == 0, r.stderr
+    fig = json.loads(result.read_text())
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert (fig["accepted"], fig["rejected"]) == (summary["accepted"], summary["rejected"])
+    assert fig["accepted_static"]["unused_params"] == 0 and fig["accepted_sample"]["stub_tools"] == 0
+    assert fig["accepted"] >= 1 and fig["accepted_sample"]["domains"] == min(2, fig["accepted"])

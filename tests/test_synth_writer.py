@@ -94,7 +94,7 @@ def test_tools_work_on_the_seed(tmp_path: Path) -> None:
     assert got.ok and json.loads(got.content) == seed["1002"]
     assert not env.call("get_order", {"orderId": 7}).ok
     listed = json.loads(env.call("list_orders", {"status": seed["1001"]["status"]}).content)
-    assert [o["id"] for o in listed] == ["1001"]
+    assert [o["id"] for o in listed] == [k for k, o in seed.items() if o["status"] == seed["1001"]["status"]]
     assert json.loads(env.call("list_orders", {"limit": 2}).content) == [seed["1001"], seed["1002"]]
     made = json.loads(env.call("create_order", {"total": 9.5}).content)
     assert (made["id"], made["total"]) == ("1004", 9.5)
@@ -105,3 +105,16 @@ def test_tools_work_on_the_seed(tmp_path: Path) -> None:
     # the probes the gate runs: one get per key, with a key of the seed
     assert files.probes == [{"tool": "get_order", "args": {"orderId": 1001}}]
     assert check_spec_dir(spec, mode="proptest", examples=2, probes=files.probes).accepted
+
+
+def test_source_parameters_the_writer_drops_are_reported(tmp_path: Path) -> None:
+    """The writer keeps 24 parameters at most; the gate's coverage check (F0109) sees the source's
+    others, and leaves transport parameters (credentials, versions) aside."""
+    props = {f"field{i}": {"type": "string"} for i in range(30)}
+    props.update({"orderId": {"type": "string"}, "api_key": {"type": "string"}})
+    big = Tool(id="x/1", source="x", api="shop", name="update_order", parameters={
+        "type": "object", "properties": props, "required": ["orderId"]})
+    spec, files = write(tmp_path, "d_big", [big, CRUD[0]])
+    verdict = check_spec_dir(spec, mode="smoke", probes=files.probes, sources=files.sources)
+    assert verdict.counts.get("F0109") == 7 and "api_key" not in " ".join(verdict.details)
+    assert "# transport parameters left out: api_key" in spec.read_text()

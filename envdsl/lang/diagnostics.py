@@ -93,6 +93,17 @@ _CODES = [
     Code("E0806", "ownership path does not lead to the user", None),
     Code("E0807", "confirmation rule on a tool that writes nothing", None),
     Code("E0808", "ownership rule without a user collection", "declare `user COLLECTION identified by TOOL` first"),
+    # F01xx: fidelity (envdsl/proptest/fidelity.py): does a tool do what its name and source say
+    Code("F0101", "parameter never read", "use the parameter in the body, or remove it"),
+    Code("F0102", "parameter changes nothing", "a tool that ignores an input is a stub: make the result depend on it"),
+    Code("F0103", "tool effect disagrees with its verb", "a tool whose name says it writes is a `write` tool; a read verb names a `read` tool"),
+    Code("F0104", "write does not do what its verb says", "create inserts, update changes an existing entity, delete removes, cancel/close change a status"),
+    Code("F0105", "lookup never resolves from the seed", "put values the tool looks up by (names, codes) into the seed"),
+    Code("F0106", "records carry no data", "give the record the fields its API returns"),
+    Code("F0107", "placeholder seed strings", "seed realistic values (names, emails, codes), not \"Job 2\""),
+    Code("F0108", "seed numbers do not vary", "seed numbers that differ across records and fields"),
+    Code("F0109", "source parameter missing", "every parameter of the source tool appears in the spec's tool, same type"),
+    Code("F0110", "result lacks the source's response fields", "shape the record by the API's response schema"),
 ]
 
 REGISTRY: dict[str, Code] = {c.code: c for c in _CODES}

@@ -37,6 +37,8 @@ class Options:
     examples: int = DEFAULT_EXAMPLES
     seed: int = 0
     max_calls: int = 5  # longest drawn call sequence
+    fidelity: bool = True  # the F01xx checks and the first pass (envdsl/proptest/fidelity.py)
+    sources: dict[str, dict[str, Any]] | None = None  # per tool, what its source API says (synth)
 
 
 @dataclass
@@ -58,6 +60,11 @@ def gate_domain(domain: Domain, options: Options | None = None, tools: list[str]
     result.failures.extend(static_checks(domain))
     result.properties.update(("seed_state_valid", "generated_state_valid"))
     chosen = [t for t in domain.tools if tools is None or t in tools]
+    if options.fidelity:
+        from envdsl.proptest.fidelity import FIDELITY, fidelity_checks
+
+        result.failures.extend(fidelity_checks(domain, options.sources, chosen))
+        result.properties.update(FIDELITY)
     result.tools = len(chosen)
     driver = Driver(domain, options.max_calls)
     runs: list[tuple[str, Body, tuple[str, ...]]] = []

@@ -21,8 +21,8 @@ import click
 @click.option("--timeout", type=int, default=120, show_default=True,
               help="Seconds per domain (process and Ray workers; an LLM domain gets at least --llm-timeout per round).")
 @click.option("--cap-per-api", type=int, default=40, show_default=True, help="Most tools sampled from one API.")
-@click.option("--threshold", type=float, default=0.6, show_default=True,
-              help="Cosine similarity of parameter vectors for a graph edge.")
+@click.option("--threshold", type=float, default=None,
+              help="Cosine similarity of tool vectors for a graph edge [default: 0.45 minilm, 0.6 tfidf].")
 @click.option("--min-size", type=int, default=4, show_default=True, help="Smallest domain (tools).")
 @click.option("--max-size", type=int, default=24, show_default=True, help="Largest domain (tools).")
 @click.option("--embedder", type=click.Choice(["auto", "tfidf", "minilm"]), default="auto", show_default=True,
@@ -39,7 +39,7 @@ import click
                    "else a local one.")
 @click.option("--no-progress", is_flag=True, help="Plain log lines instead of a progress bar.")
 def synth_cmd(inputs: tuple[str, ...], out: str, writer: str, workers: int, max_domains: int | None, seed: int,
-              executor: str, gate_mode: str, examples: int, timeout: int, cap_per_api: int, threshold: float,
+              executor: str, gate_mode: str, examples: int, timeout: int, cap_per_api: int, threshold: float | None,
               min_size: int, max_size: int, embedder: str, base_url: str | None, rounds: int,
               requests_per_minute: float, llm_timeout: float, max_tokens: int, ray_address: str | None,
               no_progress: bool) -> None:

@@ -19,15 +19,12 @@ SVD_DIMS = 128
 
 
 def tool_text(tool: Tool) -> str:
-    """What a tool's parameters say: their names as words and the start of their descriptions;
-    the tool's own name and description stand in when it has no parameters."""
-    parts = []
-    for name, schema in list(tool.properties.items())[:30]:
-        desc = schema.get("description", "") if isinstance(schema, dict) else ""
-        parts.append(" ".join(N.words(name)) + (": " + N.text(desc, 80) if desc else ""))
-    if not parts:
-        parts = [" ".join(N.words(tool.name)), N.text(tool.description, 160)]
-    return "; ".join(parts)
+    """What a tool means: its name as words and the start of its description first (what it does),
+    then its parameters' names (what it works on). Parameters alone merged unrelated APIs that
+    share `id`, `name` or `limit`; the name and description keep a weather API apart from a shop."""
+    head = [" ".join(N.words(tool.name)), N.text(tool.description, 160)]
+    params = [" ".join(N.words(name)) for name in list(tool.properties)[:20]]
+    return ". ".join(x for x in head if x) + ("; parameters: " + ", ".join(params) if params else "")
 
 
 def torch_available() -> bool:

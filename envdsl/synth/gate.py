@@ -26,6 +26,7 @@ class Verdict:
     details: list[str] = field(default_factory=list)  # diagnostics or rendered failures, for people and LLMs
     tools: int = 0
     seconds: float = 0.0
+    counts: dict[str, int] = field(default_factory=dict)  # failures per reason (F01xx codes included)
 
     @property
     def reason(self) -> str | None:
@@ -70,14 +71,18 @@ def load_class(compiled: Any, where: Path) -> Any:
 
 
 def check_spec_dir(spec: Path, *, mode: str = "proptest", examples: int = 2, seed: int = 0,
-                   probes: list[dict[str, Any]] | None = None) -> Verdict:
+                   probes: list[dict[str, Any]] | None = None,
+                   sources: dict[str, dict[str, Any]] | None = None) -> Verdict:
+    """`sources`: per spec tool, what its source API says (`params`: {API name: {"name", "type"}},
+    `returns`: top-level response fields), for the fidelity checks F0109 and F0110."""
     t0 = time.perf_counter()
-    verdict = _check(spec, mode, examples, seed, probes or [])
+    verdict = _check(spec, mode, examples, seed, probes or [], sources or {})
     verdict.seconds = round(time.perf_counter() - t0, 3)
     return verdict
 
 
-def _check(spec: Path, mode: str, examples: int, seed: int, probes: list[dict[str, Any]]) -> Verdict:
+def _check(spec: Path, mode: str, examples: int, seed: int, probes: list[dict[str, Any]],
+           sources: dict[str, dict[str, Any]]) -> Verdict:
     compiled, diagnostics = compile_spec(spec)
     if compiled is None:
         return Verdict(False, ["compile"], [diagnostics])
@@ -90,8 +95,9 @@ def _check(spec: Path, mode: str, examples: int, seed: int, probes: list[dict[st
         run_probes(env_cls, probes, verdict)
         if mode == "smoke":
             smoke(env_cls, verdict)
+            fidelity(env_cls, spec, sources, verdict)
         elif mode == "proptest":
-            proptest(env_cls, spec, examples, seed, verdict)
+            proptest(env_cls, spec, examples, seed, verdict, sources)
         else:
             raise ValueError(f"unknown gate mode {mode!r} ({', '.join(GATE_MODES)})")
         forget_modules(Path(tmp))
@@ -110,6 +116,7 @@ def forget_modules(folder: Path) -> None:
 
 
 def fail(verdict: Verdict, reason: str, detail: str) -> None:
+    verdict.counts[reason] = verdict.counts.get(reason, 0) + 1
     if reason not in verdict.reasons:
         verdict.reasons.append(reason)
     if len(verdict.details) < 8:
@@ -164,13 +171,28 @@ def smoke(env_cls: Any, verdict: Verdict) -> None:
             fail(verdict, "never_raises", f"{name} {json.dumps(args, sort_keys=True)}: {r.content[:300]}")
 
 
-def proptest(env_cls: Any, spec: Path, examples: int, seed: int, verdict: Verdict) -> None:
+def fidelity(env_cls: Any, spec: Path, sources: dict[str, dict[str, Any]], verdict: Verdict) -> None:
+    """The fidelity checks alone (the smoke gate; the proptest gate runs them inside gate_domain)."""
+    from envdsl.proptest.domain import Domain
+    from envdsl.proptest.fidelity import fidelity_checks
+
+    try:
+        found = fidelity_checks(Domain(env_cls.DOMAIN, env_cls, spec.as_posix()), sources)
+    except Exception as e:  # noqa: BLE001
+        fail(verdict, "gate_error", f"the fidelity checks crashed: {type(e).__name__}: {e}")
+        return
+    for f in found:
+        fail(verdict, f.property, f.render())
+
+
+def proptest(env_cls: Any, spec: Path, examples: int, seed: int, verdict: Verdict,
+             sources: dict[str, dict[str, Any]] | None = None) -> None:
     from envdsl.proptest import Options, gate_domain
     from envdsl.proptest.domain import Domain
 
     try:
         result = gate_domain(Domain(env_cls.DOMAIN, env_cls, spec.as_posix()),
-                             Options(examples=examples, seed=seed, max_calls=3))
+                             Options(examples=examples, seed=seed, max_calls=3, sources=sources))
     except Exception as e:  # noqa: BLE001 - a crash of the gate itself is reported, not raised
         fail(verdict, "gate_error", f"the property gate crashed: {type(e).__name__}: {e}")
         return

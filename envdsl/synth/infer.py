@@ -19,6 +19,11 @@ from envdsl.synth import naming as N
 from envdsl.synth.sources import Tool
 
 GET, LIST, CREATE, UPDATE, DELETE = "get", "list", "create", "update", "delete"
+COMPUTE = "compute"  # a stateless calculator, converter or formatter: a pure function of its inputs
+# verbs of tools that compute an answer from their inputs rather than look something up
+COMPUTE_VERBS = frozenset("calculate compute convert estimate predict format translate validate analyze analyse "
+                          "detect parse summarize summarise evaluate measure classify generate encode decode "
+                          "hash transform".split()) - {"generate"}
 
 VERBS: dict[str, str] = {}
 for _kind, _words in {
@@ -46,7 +51,9 @@ NOISE = frozenset("api_version alt fields key access_token oauth_token callback 
                   "upload_protocol xgafv format token api_key apikey if_match if_none_match select expand orderby "
                   "order_by sort skip offset page page_token page_number page_size per_page cursor limit top count "
                   "include user_agent content_type accept_language accept authorization x_api_key "
-                  "subscription_key client_id client_secret secret password".split())
+                  "subscription_key client_id client_secret secret password cache_control if_modified_since "
+                  "if_unmodified_since prefer x_request_id request_id idempotency_key accept_encoding ending_before "
+                  "starting_after output_format response_format pretty".split())
 AUTH_KEYS = frozenset("key api_key apikey access_key secret_key access_token token client_id client_secret x_api_key "
                       "subscription_key api_version".split())
 PAGING_WORDS = frozenset("token marker cursor continuation".split())
@@ -68,10 +75,11 @@ def is_noise(original: str) -> bool:
 QUERY_PARAMS = frozenset("q query search keyword keywords term search_term text filter search_query".split())
 LIMIT_PARAMS = frozenset("limit top max_results page_size per_page size max num num_results max_items "
                          "results_per_page".split())
+OFFSET_PARAMS = frozenset("offset skip start page page_number".split())
 NAME_PARAMS = ("name", "title", "label", "display_name", "full_name", "username", "user_name")
 LIST_WRAPPERS = ("value", "data", "items", "results", "records", "list", "entries", "content", "elements")
 MAX_PARAMS = 24
-MAX_FIELDS = 24
+MAX_FIELDS = 40
 MAX_ENUM = 40
 SCALARS = ("str", "int", "float", "bool")
 
@@ -90,7 +98,7 @@ class Param:
     max_len: int | None = None
     examples: list[Any] = field(default_factory=list)
     field: str | None = None  # the entity field it reads or writes
-    role: str | None = None  # key | selector | query | limit | label
+    role: str | None = None  # key | selector | query | limit | offset | label
 
     @property
     def words(self) -> list[str]:
@@ -104,6 +112,8 @@ class Field:
     description: str = ""
     enum: list[Any] | None = None
     examples: list[Any] = field(default_factory=list)
+    # the bounds of the parameter that made it: seed values keep them, so a tool can look records up by it
+    bounds: tuple[Any, ...] = (None, None, None, None)  # minimum, maximum, min_len, max_len
 
 
 @dataclass
@@ -115,6 +125,9 @@ class Entity:
     numeric_key: bool = False
     fields: dict[str, Field] = field(default_factory=dict)
     has_updates: bool = False
+    key_param: str = ""  # the API's name of the parameter that keys it (`countryCode`): natural keys
+    key_examples: list[Any] = field(default_factory=list)
+    status_field: str = ""  # the field lifecycle verbs set, when some tool has one
 
     @property
     def label(self) -> str:
@@ -131,6 +144,9 @@ class ToolPlan:
     key: Param | None = None
     selector: Param | None = None
     read_only: bool = True
+    result_record: str = ""  # COMPUTE: the record type of its result
+    status_to: str | None = None  # the status a lifecycle verb sets (`cancel_job` -> "cancelled")
+    dropped: list[str] = field(default_factory=list)  # API parameters about the call, not the data
 
 
 @dataclass
@@ -228,10 +244,23 @@ def make_param(original: str, schema: Any, required: bool) -> Param:
     return p
 
 
+def is_transport(original: str) -> bool:
+    """A parameter about how the API is called (credentials, API version, response format, paging
+    tokens, HTTP headers), which a simulated environment has no use for: the name-mapping rule drops
+    it, and the spec's header comment lists it. Paging sizes and offsets are kept (lists honour them)."""
+    snake = N.identifier(original)
+    return is_noise(original) and snake not in LIMIT_PARAMS and snake not in OFFSET_PARAMS
+
+
+def dropped_params(tool: Tool) -> list[str]:
+    return [k for k in tool.properties if is_transport(k)]
+
+
 def tool_params(tool: Tool) -> list[Param]:
-    """The tool's parameters as spec parameters: required ones first, at most MAX_PARAMS, names unique."""
+    """The tool's parameters as spec parameters: required ones first, at most MAX_PARAMS, names unique;
+    transport parameters (is_transport) left out."""
     required = set(tool.required)
-    props = list(tool.properties.items())
+    props = [(k, v) for k, v in tool.properties.items() if not is_transport(k)]
     ordered = [x for x in props if x[0] in required] + [x for x in props if x[0] not in required]
     space = N.NameSpace()
     out = []
@@ -306,9 +335,37 @@ def choose_key(params: list[Param], noun: str | None, kind: str) -> tuple[Param 
 
 
 def classify(tool: Tool, verb: str | None) -> str:
+    """The kind from the name's verb as the lemmatiser reads it (envdsl/proptest/verbs.py, the same
+    reading the fidelity gate applies), else the writer's verb table, else the HTTP method."""
+    from envdsl.proptest import verbs as V
+
+    said = V.tool_verb(tool.name, tool.description)
+    if said is not None:
+        if said.lemma in COMPUTE_VERBS:
+            return COMPUTE
+        if said.effect == V.READ:
+            return LIST if said.lemma in ("list", "search", "find", "query", "browse", "filter", "scan") else GET
+        if said.effect == V.DELETE:
+            return DELETE
+        if said.effect in (V.UPDATE, V.STATUS):
+            return UPDATE
+        return CREATE  # create, and verbs that make something happen: send, sell, book, order
     if verb is not None:
         return VERBS[verb]
     return HTTP_KINDS.get(tool.http_method or "", GET)
+
+
+def status_after(tool: Tool) -> str | None:
+    """The status a lifecycle verb leaves (`cancel` -> "cancelled", `close` -> "closed"), if it is one."""
+    from envdsl.proptest import verbs as V
+
+    said = V.tool_verb(tool.name, tool.description)
+    if said is None or said.effect != V.STATUS:
+        return None
+    import lemminflect
+
+    forms = lemminflect.getInflection(said.lemma, tag="VBN")
+    return forms[0] if forms else f"{said.lemma}ed"
 
 
 # --- the model -----------------------------------------------------------------------------------
@@ -318,29 +375,54 @@ def infer_domain(tools: list[Tool], fallback_noun: str = "item") -> DomainModel:
     plans: list[ToolPlan] = []
     for tool in tools:
         params = tool_params(tool)
-        verb, noun = verb_and_noun(tool)
+        verb, named = verb_and_noun(tool)
         kind = classify(tool, verb)
-        key, noun = choose_key(params, noun, kind)
+        key, noun = choose_key(params, named, GET if kind == COMPUTE else kind)
+        if kind == LIST and key is not None and key.required and named and noun != named:
+            # `list_landing_pages(profileId)`: the key names the parent; the list is of the named thing,
+            # filtered by the parent's id like any other field
+            key, noun = None, named
+        if kind == COMPUTE and key is not None:
+            kind = GET  # `calculate_route(route_id)`: the thing is looked up
         noun = N.identifier(noun or fallback_noun, fallback="item")
         if kind == LIST and key is not None and key.required:
             kind = GET
         if kind == CREATE and key is not None and not key.required:
             key = None
-        entity = entities.setdefault(noun, Entity(noun))
-        plan = ToolPlan(tool, N.keep_or_identifier(tool.name, fallback="tool"), kind, entity, params, key=key)
-        if key is not None:
+        # a calculator's result is no entity of the state
+        entity = Entity(noun) if kind == COMPUTE else entities.setdefault(noun, Entity(noun))
+        plan = ToolPlan(tool, N.keep_or_identifier(tool.name, fallback="tool"), kind, entity, params, key=key,
+                        dropped=dropped_params(tool))
+        if key is not None and kind != COMPUTE:
             key.role = "key"
             entity.numeric_key |= key.type == "int"
+            if not entity.key_param:
+                entity.key_param = key.original
+                entity.key_examples = [x for x in key.examples if isinstance(x, (str, int)) and not isinstance(x, bool)]
+        if kind == COMPUTE:
+            plans.append(plan)
+            continue
         assign_roles(plan)
         map_fields(plan)
         if plan.kind in (GET, UPDATE, DELETE) and plan.key is None:
             choose_selector(plan)
-        if plan.kind == UPDATE and plan.key is None and plan.selector is None:
-            plan.kind = CREATE  # `set_alarm(time)`: nothing to select, so it makes a record
+        # `set_alarm(time)` with nothing to select: changes the first record (body_update), never inserts
         if plan.kind == GET and plan.key is None and plan.selector is None:
-            plan.kind = LIST
+            plan.kind = LIST  # a get with nothing to find by returns the matching records
+            for p in plan.params:
+                snake = N.identifier(p.original)
+                if p.type == "int" and p.role is None and (snake in LIMIT_PARAMS or snake in OFFSET_PARAMS):
+                    p.role, p.field = ("limit" if snake in LIMIT_PARAMS else "offset"), None
         plan.read_only = plan.kind in (GET, LIST)
         entity.has_updates |= plan.kind == UPDATE
+        if plan.kind == UPDATE:
+            plan.status_to = status_after(tool)
+            if plan.status_to and not entity.status_field:
+                taken = entity.fields.get("status")
+                entity.status_field = "status" if taken is None or (taken.type == "str" and not taken.enum) \
+                    else "lifecycle_status"
+                entity.fields.setdefault(entity.status_field, Field(entity.status_field, "str",
+                                                                    f"Where the {entity.label} is in its life cycle"))
         if plan.kind in (GET, LIST, CREATE, UPDATE):
             harvest_returns(plan)
         plans.append(plan)
@@ -356,6 +438,8 @@ def assign_roles(plan: ToolPlan) -> None:
             p.role = "query"
         elif snake in LIMIT_PARAMS and p.type == "int" and plan.kind == LIST:
             p.role = "limit"
+        elif snake in OFFSET_PARAMS and p.type == "int" and plan.kind == LIST:
+            p.role = "offset"
         elif snake in NAME_PARAMS and p.type == "str" and plan.kind in (CREATE, UPDATE):
             p.role = "label"
 
@@ -364,12 +448,16 @@ def map_fields(plan: ToolPlan) -> None:
     """Point parameters at entity fields, adding fields the entity does not have yet."""
     entity = plan.entity
     for p in plan.params:
-        if p.role in ("key", "query", "limit", "label") or is_noise(p.original) or \
-                p.name in ("id", "name", "last_action"):
+        if p.role in ("key", "query", "limit", "offset", "label") or is_transport(p.original) or \
+                p.name == "last_action":
+            continue
+        if p.name in ("id", "name"):  # the record's own key and name: a check or a filter, never assigned
+            p.field = p.name if p.type == "str" else None
             continue
         f = entity.fields.get(p.name)
         if f is None and len(entity.fields) < MAX_FIELDS:
-            f = entity.fields[p.name] = Field(p.name, p.type, p.description, p.enum, list(p.examples))
+            f = entity.fields[p.name] = Field(p.name, p.type, p.description, p.enum, list(p.examples),
+                                              (p.minimum, p.maximum, p.min_len, p.max_len))
         if f is not None and f.type == p.type:
             p.field = f.name
 

@@ -229,6 +229,9 @@ def summarise(plan: dict[str, Any], planned: list[dict[str, Any]], done: dict[st
         "domains_found": len(plan["domains"]), "domains_planned": len(planned), "domains_done": len(records),
         "accepted": len(accepted), "rejected": len(rejected),
         "rejected_by_reason": dict(sorted(Counter(r.get("reason") or "unknown" for r in rejected).items())),
+        # every failing check of a rejected domain, not only its first: a domain counts once per code
+        "rejected_by_code": dict(sorted(Counter(x for r in rejected for x in (r.get("reasons") or [])).items())),
+        "accepted_with_fidelity_findings": sum(1 for r in accepted if r.get("fidelity")),
         "llm_calls": calls, "llm_tokens": tokens,
         "llm_calls_per_accepted": round(calls / per, 2) if per else None,
         "llm_tokens_per_accepted": round(tokens / per, 1) if per else None,

@@ -55,6 +55,7 @@ def run_job(job: dict[str, Any], settings: dict[str, Any]) -> dict[str, Any]:
     target.parent.mkdir(parents=True, exist_ok=True)
     os.replace(work, target)
     return {"domain": name, "status": status, "reason": verdict.reason, "reasons": verdict.reasons,
+            "fidelity": fidelity_counts(verdict),
             "tools": len(tools), "tools_in_spec": verdict.tools, "apis": sorted({t.api for t in tools}),
             "seconds": round(time.perf_counter() - t0, 3), **usage}
 
@@ -69,6 +70,11 @@ def time_limit(settings: dict[str, Any]) -> int:
     return limit
 
 
+def fidelity_counts(verdict: Verdict) -> dict[str, int]:
+    """Findings per fidelity code (F01xx)."""
+    return {k: v for k, v in sorted(verdict.counts.items()) if k.startswith("F01")}
+
+
 def heuristic(name: str, tools: list[Tool], work: Path, settings: dict[str, Any]) -> Verdict:
     from envdsl.synth.writer_heuristic import write_domain
 
@@ -77,7 +83,7 @@ def heuristic(name: str, tools: list[Tool], work: Path, settings: dict[str, Any]
     spec.write_text(files.spec, encoding="utf-8")
     (work / f"{name}.seed.json").write_text(files.seed_json(), encoding="utf-8")
     return check_spec_dir(spec, mode=settings.get("gate_mode", "proptest"), examples=settings.get("examples", 2),
-                          seed=settings.get("seed", 0), probes=files.probes)
+                          seed=settings.get("seed", 0), probes=files.probes, sources=files.sources)
 
 
 def _alarm(seconds: int) -> Any:

@@ -189,7 +189,7 @@ def change_delivery_address(db: Db, order_id: str, address_label: str) -> Any:
 def refund_items(db: Db, order_id: str, item_ids: Any, reason: str) -> Any:
     """Refund whole lines of a delivered order (quantity x unit price, minus the promo share) to the payment method.
 
-    From specs/food/food.env:266 (write tool).
+    From specs/food/food.env:267 (write tool).
     """
     order: Any = find_order(db, order_id)
     if not (order['status'] == 'delivered'):
@@ -209,7 +209,7 @@ def refund_items(db: Db, order_id: str, item_ids: Any, reason: str) -> Any:
 def add_address(db: Db, customer_id: str, label: str, street: str, city: str) -> Any:
     """Save a new delivery address (at most 5 per customer; labels are unique).
 
-    From specs/food/food.env:287 (write tool).
+    From specs/food/food.env:288 (write tool).
     """
     customer: Any = find_customer(db, customer_id)
     if not (len(customer['addresses']) < 5):
@@ -223,7 +223,7 @@ def add_address(db: Db, customer_id: str, label: str, street: str, city: str) ->
 def top_up_wallet(db: Db, customer_id: str, amount: float, card_method_id: str) -> Any:
     """Add money to a customer's QuickBite wallet from one of their saved cards. The wallet holds at most 500.00.
 
-    From specs/food/food.env:302 (write tool).
+    From specs/food/food.env:303 (write tool).
     """
     customer: Any = find_customer(db, customer_id)
     card: Any = find_method(db, customer, card_method_id)
@@ -243,7 +243,7 @@ def top_up_wallet(db: Db, customer_id: str, amount: float, card_method_id: str) 
 def rate_order(db: Db, order_id: str, stars: int) -> Any:
     """Rate a delivered order; the restaurant's rating moves 10% of the way toward the stars given.
 
-    From specs/food/food.env:322 (write tool).
+    From specs/food/food.env:323 (write tool).
     """
     S = db.data
     order: Any = find_order(db, order_id)

@@ -186,7 +186,7 @@ def add_comment(db: Db, user_id: str, issue_id: str, text: str) -> Any:
 def set_labels(db: Db, user_id: str, issue_id: str, add: Any, remove_labels: Any) -> Any:
     """Add and remove labels on an issue. Added labels must be allowed in the project.
 
-    From specs/projects/projects.env:237 (write tool).
+    From specs/projects/projects.env:238 (write tool).
     """
     issue: Any = find_issue(db, issue_id)
     p: Any = open_project_for(db, issue['project_id'], user_id)
@@ -205,7 +205,7 @@ def set_labels(db: Db, user_id: str, issue_id: str, add: Any, remove_labels: Any
 def delete_issue(db: Db, user_id: str, issue_id: str) -> Any:
     """Delete an issue for good. Only the project lead may do this, and only for issues that are not in progress.
 
-    From specs/projects/projects.env:260 (write tool).
+    From specs/projects/projects.env:261 (write tool).
     """
     S = db.data
     issue: Any = find_issue(db, issue_id)
@@ -221,7 +221,7 @@ def delete_issue(db: Db, user_id: str, issue_id: str) -> Any:
 def archive_project(db: Db, user_id: str, project_id: str) -> Any:
     """Archive a project: no further changes are possible. All its issues must be done or wont_fix.
 
-    From specs/projects/projects.env:274 (write tool).
+    From specs/projects/projects.env:275 (write tool).
     """
     S = db.data
     p: Any = open_project_for(db, project_id, user_id)

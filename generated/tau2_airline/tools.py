@@ -236,7 +236,7 @@ Only transfer if
  -  the user explicitly asks for a human agent
  -  given the policy and the available tools, you cannot solve the user's issue.
 
-    From specs/tau2/airline.env:414 (read tool).
+    From specs/tau2/airline.env:416 (read tool).
     """
     return 'Transfer successful'
 
@@ -244,7 +244,7 @@ Only transfer if
 def update_reservation_baggages(db: Db, reservation_id: str, total_baggages: int, nonfree_baggages: int, payment_id: str) -> Any:
     """Update the baggage information of a reservation.
 
-    From specs/tau2/airline.env:426 (write tool).
+    From specs/tau2/airline.env:428 (write tool).
     """
     reservation: Any = get_reservation(db, reservation_id)
     user: Any = get_user(db, reservation['user_id'])
@@ -260,7 +260,7 @@ def update_reservation_baggages(db: Db, reservation_id: str, total_baggages: int
 def update_reservation_flights(db: Db, reservation_id: str, cabin: str, flights: Any, payment_id: str) -> Any:
     """Update the flight information of a reservation.
 
-    From specs/tau2/airline.env:446 (write tool).
+    From specs/tau2/airline.env:448 (write tool).
     """
     reservation: Any = get_reservation(db, reservation_id)
     user: Any = get_user(db, reservation['user_id'])
@@ -295,7 +295,7 @@ def update_reservation_flights(db: Db, reservation_id: str, cabin: str, flights:
 def update_reservation_passengers(db: Db, reservation_id: str, passengers: Any) -> Any:
     """Update the passenger information of a reservation.
 
-    From specs/tau2/airline.env:489 (write tool).
+    From specs/tau2/airline.env:491 (write tool).
     """
     reservation: Any = get_reservation(db, reservation_id)
     if not (len(passengers) == len(reservation['passengers'])):
@@ -307,6 +307,6 @@ def update_reservation_passengers(db: Db, reservation_id: str, passengers: Any) 
 def get_flight_status(db: Db, flight_number: str, date: str) -> Any:
     """Get the status of a flight.
 
-    From specs/tau2/airline.env:501 (read tool).
+    From specs/tau2/airline.env:504 (read tool).
     """
     return get_flight_instance(db, flight_number, date)['status']

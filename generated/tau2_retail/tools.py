@@ -154,7 +154,7 @@ def find_user_id_by_name_zip(db: Db, first_name: str, last_name: str, zip_: str)
 will return an error message. By default, find user id by email, and only call this function
 if the user is not found by email or cannot remember email.
 
-    From specs/tau2/retail.env:252 (read tool).
+    From specs/tau2/retail.env:253 (read tool).
     """
     S = db.data
     for user_id, user in rt.steps(S['users'].items()):
@@ -166,7 +166,7 @@ if the user is not found by email or cannot remember email.
 def find_user_id_by_email(db: Db, email: str) -> Any:
     """Find user id by email. If the user is not found, the function will return an error message.
 
-    From specs/tau2/retail.env:273 (read tool).
+    From specs/tau2/retail.env:274 (read tool).
     """
     S = db.data
     for user_id, user in rt.steps(S['users'].items()):
@@ -178,7 +178,7 @@ def find_user_id_by_email(db: Db, email: str) -> Any:
 def get_order_details(db: Db, order_id: str) -> Any:
     """Get the status and details of an order.
 
-    From specs/tau2/retail.env:286 (read tool).
+    From specs/tau2/retail.env:287 (read tool).
     """
     return get_order(db, order_id)
 
@@ -186,7 +186,7 @@ def get_order_details(db: Db, order_id: str) -> Any:
 def get_product_details(db: Db, product_id: str) -> Any:
     """Get the inventory details of a product.
 
-    From specs/tau2/retail.env:294 (read tool).
+    From specs/tau2/retail.env:295 (read tool).
     """
     return get_product(db, product_id)
 
@@ -194,7 +194,7 @@ def get_product_details(db: Db, product_id: str) -> Any:
 def get_item_details(db: Db, item_id: str) -> Any:
     """Get the inventory details of an item.
 
-    From specs/tau2/retail.env:302 (read tool).
+    From specs/tau2/retail.env:303 (read tool).
     """
     S = db.data
     for product in rt.steps(S['products'].values()):
@@ -206,7 +206,7 @@ def get_item_details(db: Db, item_id: str) -> Any:
 def get_user_details(db: Db, user_id: str) -> Any:
     """Get the details of a user, including their orders.
 
-    From specs/tau2/retail.env:315 (read tool).
+    From specs/tau2/retail.env:316 (read tool).
     """
     return get_user(db, user_id)
 
@@ -217,7 +217,7 @@ def list_all_product_types(db: Db) -> Any:
 Each product type has a variety of different items with unique item ids and options.
 There are only 50 product types in the store.
 
-    From specs/tau2/retail.env:321 (read tool).
+    From specs/tau2/retail.env:322 (read tool).
     """
     S = db.data
     product_dict: Any = {product['name']: product['product_id'] for product in rt.steps(S['products'].values())}
@@ -227,7 +227,7 @@ There are only 50 product types in the store.
 def modify_pending_order_address(db: Db, order_id: str, address1: str, address2: str, city: str, state: str, country: str, zip_: str) -> Any:
     """Modify the shipping address of a pending order. The agent needs to explain the modification detail and ask for explicit user confirmation (yes/no) to proceed.
 
-    From specs/tau2/retail.env:333 (write tool).
+    From specs/tau2/retail.env:334 (write tool).
     """
     order: Any = get_order(db, order_id)
     if not is_pending(db, order):
@@ -239,7 +239,7 @@ def modify_pending_order_address(db: Db, order_id: str, address1: str, address2:
 def modify_pending_order_items(db: Db, order_id: str, item_ids: Any, new_item_ids: Any, payment_method_id: str) -> Any:
     """Modify items in a pending order to new items of the same product type. For a pending order, this function can only be called once. The agent needs to explain the exchange detail and ask for explicit user confirmation (yes/no) to proceed.
 
-    From specs/tau2/retail.env:350 (write tool).
+    From specs/tau2/retail.env:351 (write tool).
     """
     order: Any = get_order(db, order_id)
     if not (order['status'] == 'pending'):
@@ -282,7 +282,7 @@ def modify_pending_order_items(db: Db, order_id: str, item_ids: Any, new_item_id
 def modify_pending_order_payment(db: Db, order_id: str, payment_method_id: str) -> Any:
     """Modify the payment method of a pending order. The agent needs to explain the modification detail and ask for explicit user confirmation (yes/no) to proceed.
 
-    From specs/tau2/retail.env:399 (write tool).
+    From specs/tau2/retail.env:400 (write tool).
     """
     order: Any = get_order(db, order_id)
     if not is_pending(db, order):
@@ -311,7 +311,7 @@ def modify_pending_order_payment(db: Db, order_id: str, payment_method_id: str) 
 def modify_user_address(db: Db, user_id: str, address1: str, address2: str, city: str, state: str, country: str, zip_: str) -> Any:
     """Modify the default address of a user. The agent needs to explain the modification detail and ask for explicit user confirmation (yes/no) to proceed.
 
-    From specs/tau2/retail.env:429 (write tool).
+    From specs/tau2/retail.env:430 (write tool).
     """
     user: Any = get_user(db, user_id)
     db.set(user, 'address', {'address1': address1, 'address2': address2, 'city': city, 'country': country, 'state': state, 'zip': zip_})
@@ -325,7 +325,7 @@ The order status will be changed to 'return requested'.
 The agent needs to explain the return detail and ask for explicit user confirmation (yes/no) to proceed.
 The user will receive follow-up email for how and where to return the item.
 
-    From specs/tau2/retail.env:445 (write tool).
+    From specs/tau2/retail.env:446 (write tool).
     """
     order: Any = get_order(db, order_id)
     if not (order['status'] == 'delivered'):
@@ -351,6 +351,6 @@ Only transfer if
  -  the user explicitly asks for a human agent
  -  given the policy and the available tools, you cannot solve the user's issue.
 
-    From specs/tau2/retail.env:476 (read tool).
+    From specs/tau2/retail.env:479 (read tool).
     """
     return 'Transfer successful'
