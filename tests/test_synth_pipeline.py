@@ -165,6 +165,32 @@ def test_cli_runs_and_summarises(tmp_path: Path) -> None:
     assert "processed 2/2: accepted 2, rejected 0" in result.output
 
 
+def test_cli_fails_when_a_domain_crashes_instead_of_being_judged(tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """A writer or gate that raises (a missing dependency, a bug) is envdsl's failure: the run still writes
+    its summary, but exits 1 and says so, instead of passing for a run that rejected every domain."""
+    from click.testing import CliRunner
+
+    import envdsl.synth.writer_heuristic as W
+    from envdsl.cli import main
+
+    def broken(name: str, tools: list[Tool]) -> W.SpecFiles:
+        raise ModuleNotFoundError("No module named 'lemminflect'")
+
+    monkeypatch.setattr(W, "write_domain", broken)  # workers are forked: they see the patch
+    inp = small_input(tmp_path)
+    args = [str(inp), "-o", str(tmp_path / "cli"), "--workers", "1", "--gate", "smoke", "--embedder", "tfidf",
+            "--cap-per-api", "8", "--threshold", "0.3", "--min-size", "2", "--max-size", "4", "--max-domains", "2",
+            "--no-progress"]
+    result = CliRunner().invoke(main, ["synth", *args])
+    assert result.exit_code == 1, result.output
+    assert "2 domain(s) failed with an internal error" in result.output
+    summary = json.loads((tmp_path / "cli" / "summary.json").read_text())
+    assert summary["rejected_by_reason"] == {"synth_error": 2}
+    verdict = json.loads(next((tmp_path / "cli" / "rejected").glob("*/verdict.json")).read_text())
+    assert verdict["details"] == ["ModuleNotFoundError: No module named 'lemminflect'"]
+
+
 def test_ray_executor_explains_a_missing_install(monkeypatch: pytest.MonkeyPatch) -> None:
     import sys
 

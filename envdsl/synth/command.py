@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 
@@ -67,6 +69,13 @@ def synth_cmd(inputs: tuple[str, ...], out: str, writer: str, workers: int, max_
                       llm_timeout=llm_timeout, max_tokens=max_tokens, ray_address=ray_address)
     summary = run_synth(cfg, progress=not no_progress)
     click.echo(render_summary(summary))
+    crashed = summary["rejected_by_reason"].get("synth_error", 0)
+    if crashed:
+        # a domain whose writer or gate raised is envdsl's failure, not the spec's: a missing dependency
+        # or a bug must not pass for a run that merely rejected domains
+        click.echo(f"error: {crashed} domain(s) failed with an internal error, not a verdict of the gate "
+                   f"(reason synth_error; the error of each is in {out}/rejected/DOMAIN/verdict.json)", err=True)
+        sys.exit(1)
 
 
 def render_summary(s: dict) -> str:
