@@ -80,6 +80,9 @@ write tool put(sys: str, kind: subprocess = {p[0]}) -> os {{
 }}
 read tool pick(b: builtins) -> str {{ if b is getattr {{ return b.globals }}
   return {p[6]} }}
+# the descriptions are payloads, not meaning: the fidelity checks would rightly report them
+# fidelity: allow F0103 eval_: its description is a payload whose words read as verbs
+# fidelity: allow F0101 put: the parameter exists to carry a payload default
 """
     spec_path = folder / name
     spec_path.write_text(spec, encoding="utf-8")
