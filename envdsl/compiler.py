@@ -7,6 +7,7 @@ run never leaves a half-written package. A fingerprint of the inputs skips uncha
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -15,7 +16,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 from envdsl import __version__
 from envdsl import ir as IR
@@ -98,6 +99,26 @@ def allowed_folders(spec: Path, extra: Sequence[str | Path] = ()) -> list[Path]:
     line (--allow-dir) and those in $ENVDSL_ALLOW_DIRS."""
     env = [p for p in os.environ.get(ALLOW_DIRS_ENV, "").split(os.pathsep) if p]
     return [spec.parent, *(Path(p) for p in [*extra, *env])]
+
+
+@contextlib.contextmanager
+def allowing(folders: Sequence[str | Path]) -> Iterator[None]:
+    """Folders given on the command line (--allow-dir) join $ENVDSL_ALLOW_DIRS while one command runs:
+    every spec it compiles sees them, in its worker processes too (they inherit the environment),
+    however deep the compile sits (tasks, rollouts, replay, serve). Absolute, so a worker that changes
+    folder still finds them; the variable is restored afterwards."""
+    if not folders:
+        yield
+        return
+    old = os.environ.get(ALLOW_DIRS_ENV)
+    os.environ[ALLOW_DIRS_ENV] = os.pathsep.join([*(str(Path(f).resolve()) for f in folders), *([old] if old else [])])
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop(ALLOW_DIRS_ENV, None)
+        else:
+            os.environ[ALLOW_DIRS_ENV] = old
 
 
 def check_spec(path: Path, bag: DiagnosticBag, allow: Sequence[str | Path] = ()) -> CompiledSpec | None:
@@ -382,6 +403,6 @@ def toolchain_digest() -> str:
     return _toolchain_digest()
 
 
-__all__ = ["CompiledSpec", "check_duplicates", "remove_leftovers",
+__all__ = ["CompiledSpec", "allowing", "check_duplicates", "remove_leftovers",
            "check_spec", "find_specs", "fingerprint_index", "render", "unchanged",
            "stale_files", "toolchain_digest", "write_ir", "write_package"]
