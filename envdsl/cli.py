@@ -102,7 +102,7 @@ def compile_cmd(paths: tuple[str, ...], out: str, check_only: bool, emit: tuple[
         from envdsl.lang.diagnostics import Span
 
         for spec, files in stale:
-            bag.error("E0605", f"{out_dir.as_posix()}/{spec.domain} is stale: {', '.join(files[:5])}"
+            bag.error("E0605", f"{out_dir.as_posix()}/{spec.package} is stale: {', '.join(files[:5])}"
                                f"{' ...' if len(files) > 5 else ''} differ from what {spec.display} compiles to",
                       spec.display, Span(1, 1, 1, 2))
         _report(bag, fmt)
