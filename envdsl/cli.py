@@ -61,7 +61,8 @@ def main() -> None:
 @_format_option
 def compile_cmd(paths: tuple[str, ...], out: str, check_only: bool, emit: tuple[str, ...], force: bool,
                 fmt: str) -> None:
-    """Check specs and generate a Python package per domain under OUT/<domain>/."""
+    """Check specs and generate a Python package per domain under OUT/<domain>/ (a Python keyword as the
+    domain name gets a trailing underscore: OUT/class_/)."""
     from envdsl import compiler as C
 
     emit = emit or ("python",)
