@@ -69,3 +69,26 @@ def test_accepted_forms_run_on_null(tmp_path: Path) -> None:
     assert json.loads(env.call("page", {"limit": 2}).content) == 2
     assert json.loads(env.call("over", {"limit": None}).content) is True
     assert json.loads(env.call("over", {"limit": 1}).content) is False
+
+
+@pytest.mark.parametrize("body", [
+    "read tool t(x: int?) -> int { return abs(x) ?? 0 }",
+    "read tool t(x: int?) -> int { return max(x, 1) ?? 0 }",
+    "read tool t(x: float?) -> float { return round(x, 1) ?? 0.0 }",
+    "read tool t(s: str?) -> int { return len(s) ?? 0 }",
+    'read tool t(s: str?) -> str { return upper(s) ?? "" }',
+    'read tool t(s: str?) -> bool { return startswith(s, "a") ?? false }',
+    "read tool t(s: str?) -> int { return int(s) ?? 0 }",
+])
+def test_an_optional_builtin_argument_is_rejected(body: str, tmp_path: Path) -> None:
+    # each of these raised TypeError (or AttributeError) at run time on null before
+    assert _codes(body, tmp_path) == ["E0301"]
+
+
+@pytest.mark.parametrize("body", [
+    "read tool t(x: int?) -> int { return abs(x ?? 0) }",
+    "read tool t(s: str?) -> int {\n if s != null { return len(s) }\n return 0\n}",
+    "read tool t(s: str?) -> str { return str(s) }",  # str() takes null
+])
+def test_a_narrowed_builtin_argument_is_accepted(body: str, tmp_path: Path) -> None:
+    assert _codes(body, tmp_path) == []
