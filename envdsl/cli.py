@@ -30,6 +30,20 @@ def _format_option(f: Any) -> Any:
                         help="Diagnostics as text for people or JSON for machines.")(f)
 
 
+def _allow_dir_option(f: Any) -> Any:
+    """--allow-dir for every command that compiles a spec, read the same way by all: the folders join
+    $ENVDSL_ALLOW_DIRS for the command's run (compiler.allowing), so each compile inside it sees them."""
+    def allow(ctx: click.Context, _param: click.Parameter, folders: tuple[str, ...]) -> None:
+        from envdsl import compiler as C
+
+        ctx.with_resource(C.allowing(folders))
+
+    return click.option("--allow-dir", multiple=True, expose_value=False, callback=allow,
+                        type=click.Path(exists=True, file_okay=False),
+                        help="A folder seed and policy files may also come from (repeatable; "
+                             "adds to $ENVDSL_ALLOW_DIRS).")(f)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="envdsl")
 def main() -> None:
@@ -43,11 +57,12 @@ def main() -> None:
 @click.option("--emit", "emit", type=click.Choice(["python", "ir"]), multiple=True,
               help="What to write (default: python). --emit ir writes OUT/<domain>.ir.json.")
 @click.option("--force", is_flag=True, help="Recompile specs even when their inputs are unchanged.")
-@click.option("--allow-dir", "allow", multiple=True, help="A folder seed and policy files may also come from.")
+@_allow_dir_option
 @_format_option
 def compile_cmd(paths: tuple[str, ...], out: str, check_only: bool, emit: tuple[str, ...], force: bool,
-                fmt: str, allow: tuple[str, ...] = ()) -> None:
-    """Check specs and generate a Python package per domain under OUT/<domain>/."""
+                fmt: str) -> None:
+    """Check specs and generate a Python package per domain under OUT/<domain>/ (a Python keyword as the
+    domain name gets a trailing underscore: OUT/class_/)."""
     from envdsl import compiler as C
 
     emit = emit or ("python",)
@@ -62,7 +77,7 @@ def compile_cmd(paths: tuple[str, ...], out: str, check_only: bool, emit: tuple[
         if not force and not check_only and emit == ("python",) and C.unchanged(index, p, toolchain):
             skipped += 1
             continue
-        spec = C.check_spec(p, bag, allow)
+        spec = C.check_spec(p, bag)
         if spec is not None:
             specs.append(spec)
     C.check_duplicates(specs, bag)
@@ -88,7 +103,7 @@ def compile_cmd(paths: tuple[str, ...], out: str, check_only: bool, emit: tuple[
         from envdsl.lang.diagnostics import Span
 
         for spec, files in stale:
-            bag.error("E0605", f"{out_dir.as_posix()}/{spec.domain} is stale: {', '.join(files[:5])}"
+            bag.error("E0605", f"{out_dir.as_posix()}/{spec.package} is stale: {', '.join(files[:5])}"
                                f"{' ...' if len(files) > 5 else ''} differ from what {spec.display} compiles to",
                       spec.display, Span(1, 1, 1, 2))
         _report(bag, fmt)
@@ -106,14 +121,14 @@ def compile_cmd(paths: tuple[str, ...], out: str, check_only: bool, emit: tuple[
 
 @main.command("check")
 @click.argument("paths", nargs=-1, required=True)
-@click.option("--allow-dir", "allow", multiple=True, help="A folder seed and policy files may also come from.")
+@_allow_dir_option
 @_format_option
-def check_cmd(paths: tuple[str, ...], fmt: str, allow: tuple[str, ...] = ()) -> None:
+def check_cmd(paths: tuple[str, ...], fmt: str) -> None:
     """Parse and check specs (and their seed data) without writing anything."""
     from envdsl import compiler as C
 
     bag = DiagnosticBag()
-    specs = [s for p in C.find_specs(list(paths), bag) if (s := C.check_spec(p, bag, allow)) is not None]
+    specs = [s for p in C.find_specs(list(paths), bag) if (s := C.check_spec(p, bag)) is not None]
     C.check_duplicates(specs, bag)
     _report(bag, fmt)
     if bag.has_errors:
@@ -127,6 +142,7 @@ def check_cmd(paths: tuple[str, ...], fmt: str, allow: tuple[str, ...] = ()) -> 
 @click.argument("tool")
 @click.argument("arguments", default="{}")
 @click.option("--state", "show_state", is_flag=True, help="Also print the state changes the call made.")
+@_allow_dir_option
 def call_cmd(spec: str, tool: str, arguments: str, show_state: bool) -> None:
     """Run one TOOL of SPEC on its seed state with JSON ARGUMENTS and print the result."""
     from envdsl.session import environment_from_spec
@@ -149,6 +165,7 @@ def call_cmd(spec: str, tool: str, arguments: str, show_state: bool) -> None:
               help="Folder with tasks.json and gold_replay.json (tau2-bench format).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
 @click.option("--full", is_flag=True, help="Compare whole-database hashes instead of the changed entities.")
+@_allow_dir_option
 def replay_cmd(spec: str, tasks_dir: str, as_json: bool, full: bool) -> None:
     """Replay every task's gold actions on SPEC and compare with the benchmark's own outcome."""
     from envdsl.replay import load_reference, replay
@@ -274,6 +291,7 @@ def _spec_paths(paths: tuple[str, ...]) -> list[str]:
 @click.option("--initial", type=click.Choice(["seed", "generated", "mixed"]), default="mixed", show_default=True)
 @click.option("--llm", default=None, help="Write goals with an LLM, e.g. openai:gpt-4o-mini (default: templates).")
 @_llm_options
+@_allow_dir_option
 def tasks_cmd(specs: tuple[str, ...], count: int, seed: int, out: str, min_calls: int, max_calls: int,
               min_writes: int, max_writes: int | None, failure_rate: float, initial: str, llm: str | None,
               base_url: str | None, api_key: str | None, timeout: float) -> None:
@@ -363,7 +381,7 @@ def _rollout_options(f: Any) -> Any:
                      help="Retries of a failed LLM request (timeouts, 429, 5xx) before the run stops."),
     ]):
         f = opt(f)
-    return _llm_options(f)
+    return _allow_dir_option(_llm_options(f))
 
 
 @main.command("rollout")
@@ -441,6 +459,7 @@ def eval_cmd(source: str, out: str | None, trials: int, ks: tuple[int, ...], jso
 @click.option("-o", "--out", default="report.html", show_default=True, help="The HTML file to write.")
 @click.option("--max-conversations", type=click.IntRange(0), default=500, show_default=True,
               help="Most conversations per run in the viewer (failures first); figures count all.")
+@_allow_dir_option
 def report_cmd(run_dirs: tuple[str, ...], out: str, max_conversations: int) -> None:
     """One static HTML page over rollout/eval folders: pass^k per domain side by side, rejection reasons and a
     conversation viewer with each final state's difference from the gold state."""
@@ -464,6 +483,7 @@ def report_cmd(run_dirs: tuple[str, ...], out: str, max_conversations: int) -> N
 @click.option("--examples", default=25, show_default=True, type=click.IntRange(1), help="Examples per test.")
 @click.option("--seed", default=0, show_default=True, type=int, help="Same seed, same examples, same report.")
 @click.option("--json", "as_json", is_flag=True, help="Counts and failures as JSON.")
+@_allow_dir_option
 def test_cmd(paths: tuple[str, ...], examples: int, seed: int, as_json: bool) -> None:
     """Property-test every domain in PATHS (specs, folders of specs, generated packages); exit 1 on a failure."""
     from envdsl.proptest.gate import dumps, run_gate
@@ -489,6 +509,7 @@ main.add_command(synth_cmd)
 @click.option("--transport", type=click.Choice(["stdio", "http"]), default="stdio", show_default=True)
 @click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True,
               help="With --transport http: the port on 127.0.0.1 (streamable HTTP at /mcp).")
+@_allow_dir_option
 def serve_cmd(specs: tuple[str, ...], tasks_path: str | None, transport: str, port: int) -> None:
     """Serve the domains' tools over MCP, with explicit episodes (needs the `mcp` extra)."""
     import importlib.util

@@ -38,4 +38,4 @@ def environment_from_spec(spec: str | Path, **kwargs: Any) -> Any:
     C.render(compiled, C.toolchain_digest())
     tmp = Path(tempfile.mkdtemp(prefix="envdsl-"))
     C.write_package(tmp, compiled)
-    return load_environment(tmp / compiled.domain, **kwargs)
+    return load_environment(tmp / compiled.package, **kwargs)

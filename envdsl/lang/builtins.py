@@ -49,12 +49,23 @@ class BuiltinCtx:
         return T.strip_opt(self.args[i][1]) if i < len(self.args) else T.ANY
 
     def want(self, i: int, kinds: tuple[str, ...], what: str) -> bool:
+        if i < len(self.args) and self.args[i][1]["k"] == "opt" and "null" not in kinds:
+            self.not_null(i, what)  # abs(null), len(null), upper(null) raise at run time
+            return False
         k = self.t(i)["k"]
         if k == "any" or k in kinds:
             return True
         self.err(f"{self.call.func}() needs {what}, not {T.show(self.args[i][1])}", "E0301",
                  self.call.args[i].span)
         return False
+
+
+    def not_null(self, i: int, what: str) -> None:
+        arg = self.call.args[i]
+        name = str(getattr(arg, "id", "x")) if type(arg).__name__ == "Name" else "x"
+        self.checker.err("E0301", f"{self.call.func}() needs {what}, not {T.show(self.args[i][1])}: it may be null",
+                         self.call.args[i].span, f"give a fallback, such as {self.call.func}({name} ?? ...), "
+                         f"or test `{name} != null` first, which narrows a local")
 
 
 def _elem(t: T.Type) -> T.Type:
@@ -86,6 +97,10 @@ def _minmax(c: BuiltinCtx) -> T.Type:
     if len(c.args) < 2:
         c.arity(1, 8)
         return T.ANY
+    for i, (_, t, _) in enumerate(c.args):
+        if t["k"] == "opt":  # max(null, 1) raises at run time
+            c.not_null(i, "values of one kind")
+            return T.ANY
     ts = [c.t(i) for i in range(len(c.args))]
     if all(t["k"] in ("int", "any") for t in ts):
         return T.INT

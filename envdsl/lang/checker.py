@@ -566,6 +566,15 @@ class Checker:
             return {}
         return {cond.obj.id: Var(T.named("record", rec), var.aliases_state, False, var.span)}
 
+    def _narrowed_if_false(self, cond: A.Expr) -> dict[str, Var]:
+        """The scope where `cond` is known false: `x == null` false makes an optional local non-null;
+        tests joined by `or` are all false there (`a == null or b == null or a < b`)."""
+        if isinstance(cond, A.BinOp) and cond.op == "or":
+            return {**self._narrowed_if_false(cond.left), **self._narrowed_if_false(cond.right)}
+        if isinstance(cond, A.BinOp) and cond.op == "==":
+            return self._narrowed(A.BinOp(cond.span, "!=", cond.left, cond.right))
+        return {}
+
     def _block(self, block: A.Block, new_scope: bool = True) -> tuple[list[dict[str, Any]], bool]:
         if new_scope:
             self.scopes.append({})
@@ -752,7 +761,12 @@ class Checker:
         else:
             self.err("E0308", "cannot assign to this expression", tgt.span)
             return {"s": "assign", "place": {"p": "local", "name": "_"}, "op": s.op, "value": value}
-        if s.op != "=":
+        if s.op != "=" and "opt" in (ptype["k"], vt["k"]):  # `x += y` raises at run time when either is null
+            self.err("E0302", f"'{s.op}' is not defined for null, and "
+                              f"{'the target' if ptype['k'] == 'opt' else 'the value'} is "
+                              f"{_a(ptype if ptype['k'] == 'opt' else vt)}", s.span,
+                     "give a fallback (`x = (x ?? 0) + 1`, `x += (y ?? 0)`), or test `!= null` first")
+        elif s.op != "=":
             if T.strip_opt(ptype)["k"] not in ("int", "float", "any") and not (s.op == "+=" and
                                                                               ptype["k"] in ("str", "list")):
                 self.err("E0302", f"'{s.op}' needs a number, not {T.show(ptype)}", s.span)
@@ -844,7 +858,11 @@ class Checker:
             if e.op == "not":
                 self._want_bool(xt, e.operand.span)
                 return {"e": "un", "op": "not", "x": x}, T.BOOL, False
-            if T.strip_opt(xt)["k"] not in ("int", "float", "any"):
+            if xt["k"] == "opt":  # -null raises at run time
+                self.err("E0302", f"cannot negate {_a(xt)}: it may be null", e.span,
+                         f"give a fallback in parentheses, such as `-({_operand_name(e.operand)} ?? 0)`, "
+                         f"or test `{_operand_name(e.operand)} != null` first, which narrows a local")
+            elif T.strip_opt(xt)["k"] not in ("int", "float", "any"):
                 self.err("E0302", f"cannot negate {_a(xt)}", e.span)
             return {"e": "un", "op": "neg", "x": x}, xt, False
         if isinstance(e, A.IsVariant):
@@ -1120,6 +1138,10 @@ class Checker:
             self.scopes.append(self._narrowed(e.left))
             b, bt, _ = self.expr(e.right)
             self.scopes.pop()
+        elif e.op == "or":  # ... and only when the left failed: `x == null or x > 3` sees x non-null there
+            self.scopes.append(self._narrowed_if_false(e.left))
+            b, bt, _ = self.expr(e.right)
+            self.scopes.pop()
         else:
             b, bt, _ = self.expr(e.right)
         op = e.op
@@ -1135,12 +1157,16 @@ class Checker:
                 self.err("E0302", f"comparing {_a(at)} with {_a(bt)} is always "
                                   f"{'false' if op == '==' else 'true'}", e.span)
             return node, T.BOOL, False
+        if op not in ("in", "not in") and self._optional_operand(op, e, at, bt):
+            return node, T.BOOL if op in ("<", "<=", ">", ">=") else T.ANY, False
         if op in ("<", "<=", ">", ">="):
             ka, kb = _order_kind(at), _order_kind(bt)
             if ka is None or kb is None or (ka != kb and "any" not in (ka, kb)):
                 self.err("E0302", f"cannot order {_a(at)} and {_a(bt)}", e.span)
             return node, T.BOOL, False
         if op in ("in", "not in"):
+            if self._optional_operand(op, e, T.ANY, bt):  # `x in null` raises at run time
+                return node, T.BOOL, False
             cb = T.strip_opt(bt)
             if cb["k"] == "list":
                 self._check_enum_literal(cb["of"], e.left)
@@ -1150,6 +1176,8 @@ class Checker:
                 node["op"] = op  # membership of keys
             elif cb["k"] == "str":
                 ok = T.strip_opt(at)["k"] in ("str", "enum", "ref", "any")
+                if ok and self._optional_operand(op, e, at, T.STR):  # `null in "abc"` raises at run time
+                    return node, T.BOOL, False
             else:
                 ok = cb["k"] == "any"
             if not ok:
@@ -1162,6 +1190,19 @@ class Checker:
         elif op == "**" and result["k"] == "int" and not _nonnegative_int_constant(e.right):
             result = T.FLOAT  # 2 ** -1 is 0.5: an int power is an int only for a constant exponent >= 0
         return node, result, False
+
+    def _optional_operand(self, op: str, e: A.BinOp, at: T.Type, bt: T.Type) -> bool:
+        """Arithmetic, ordering and membership raise a TypeError at run time on null, so an optional
+        operand is an error (E0302) unless narrowed first. `??` binds looser than these operators:
+        `0 + limit ?? 5` is `(0 + limit) ?? 5`, which the hint spells out."""
+        side = e.left if at["k"] == "opt" else e.right if bt["k"] == "opt" else None
+        if side is None:
+            return False
+        t = at if side is e.left else bt
+        self.err("E0302", f"'{op}' is not defined for null, and this operand is {_a(t)}", side.span,
+                 f"give a fallback in parentheses, such as `({_operand_name(side)} ?? {_zero(t)})` (`??` binds looser "
+                 f"than '{op}'), or test `{_operand_name(side)} != null` first, which narrows a local")
+        return True
 
     def _check_enum_literal(self, t: T.Type, other: A.Expr) -> None:
         base = T.strip_opt(t)
@@ -1252,6 +1293,16 @@ def _join(a: T.Type, b: T.Type, c: Checker) -> T.Type | None:
         j = _join(a["of"], b["of"], c)
         return T.list_of(j) if j else None
     return None
+
+
+def _zero(t: T.Type) -> str:
+    """A fallback of the optional's type for a hint: 0, "", [] (else `...`)."""
+    return {"int": "0", "float": "0.0", "str": '""', "list": "[]"}.get(T.strip_opt(t)["k"], "...")
+
+
+def _operand_name(e: A.Expr) -> str:
+    """The operand as the hint names it: a plain name as written, anything else as `x`."""
+    return e.id if isinstance(e, A.Name) else "x"
 
 
 def _nonnegative_int_constant(e: A.Expr) -> bool:

@@ -66,7 +66,7 @@ class Targets:
         out = Path(self._tmp.name) / f"{len(self.domains)}"
         C.render(compiled, C.toolchain_digest())
         C.write_package(out, compiled)
-        self._load(out / compiled.domain, spec.as_posix())
+        self._load(out / compiled.package, spec.as_posix())
 
     def _load(self, package: Path, source: str) -> None:
         from envdsl.runtime.loader import import_every_module, load_environment_class

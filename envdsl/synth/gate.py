@@ -65,7 +65,7 @@ def load_class(compiled: Any, where: Path) -> Any:
 
     C.render(compiled, toolchain())
     C.write_package(where, compiled)
-    env_cls = load_environment_class(where / compiled.domain)
+    env_cls = load_environment_class(where / compiled.package)
     import_every_module(env_cls)  # models.py too: the gate passes only packages that import whole
     return env_cls
 

@@ -8,6 +8,8 @@ import tempfile
 from pathlib import Path
 from typing import Any, Iterable
 
+from envdsl.ir.package_name import package_name
+
 
 def write_atomic(path: str | Path, text: str) -> None:
     path = Path(path)
@@ -105,7 +107,7 @@ def resolve_spec(spec: Any, domain: str, base: Path, search_path: list[str]) -> 
                 return _shortest(candidate)
     for folder in search_path:
         for candidate in (Path(folder) / f"{domain}.env", Path(folder) / domain / f"{domain}.env",
-                          Path(folder) / domain):
+                          Path(folder) / package_name(domain)):
             if candidate.is_file() or (candidate / "environment.py").is_file():
                 return _shortest(candidate)
     return spec if isinstance(spec, str) else None
