@@ -76,7 +76,7 @@ def test_types_named_like_python_or_pydantic_names_import(tmp_path: Path) -> Non
         enum def { "a", "b" }
         record None { id: str  kind: def = "a" }
         record Field { id: str  Field: str = "f"  BaseModel: int = 1  model_x: int = 2  model_x_: int = 3 }
-        record ConfigDict { id: str  str: int = 4  class: str? = null  class_: int = 5 }
+        record ConfigDict { id: str  str: int = 4  class: str? = null  class_: int = 5  Config: str? = null }
         record BaseModel { id: str  State: str = "s" }
         record State { id: str }
         record dict { id: str }
@@ -101,8 +101,9 @@ def test_types_named_like_python_or_pydantic_names_import(tmp_path: Path) -> Non
     # the pydantic models describe the same data, under the spec's names (aliases where renamed)
     f = models.Field_.model_validate({"id": "k", "Field": "g", "BaseModel": 2, "model_x": 5, "model_x_": 6})
     assert f.model_dump(by_alias=True) == {"id": "k", "Field": "g", "BaseModel": 2, "model_x": 5, "model_x_": 6}
-    c = models.ConfigDict_.model_validate({"id": "c", "str": 1, "class": "x", "class_": 2})
-    assert c.model_dump(by_alias=True) == {"id": "c", "str": 1, "class": "x", "class_": 2}
+    # a field named Config would be pydantic's legacy class config (synth met one in an Azure API)
+    c = models.ConfigDict_.model_validate({"id": "c", "str": 1, "class": "x", "class_": 2, "Config": "{}"})
+    assert c.model_dump(by_alias=True) == {"id": "c", "str": 1, "class": "x", "class_": 2, "Config": "{}"}
     assert models.State.model_validate(env.state()).model_dump(by_alias=True)["model_fields"] == 0
 
 
