@@ -9,10 +9,10 @@ from envdsl.codegen.pybody import Namer, literal
 # names a pydantic model field may not take directly (BaseModel attributes; `Config` is read as the legacy class config)
 _MODEL_TAKEN = frozenset({"Config", "model_config", "model_fields", "model_dump", "model_validate", "copy", "dict",
                           "json", "schema", "construct", "validate", "fields", "parse_obj", "parse_raw",
-                          "update_forward_refs", "schema_json", "from_orm", "model_computed_fields", "model_extra", "model_fields_set",
-                          "model_post_init", "model_copy", "model_dump_json", "model_json_schema",
-                          "model_parametrized_name", "model_rebuild", "model_validate_json", "model_validate_strings",
-                          "model_construct"})
+                          "update_forward_refs", "schema_json", "from_orm", "model_computed_fields", "model_extra",
+                          "model_fields_set", "model_post_init", "model_copy", "model_dump_json",
+                          "model_json_schema", "model_parametrized_name", "model_rebuild", "model_validate_json",
+                          "model_validate_strings", "model_construct"})
 
 
 # what models.py binds at module level besides the spec's types, and the builtins its annotations use
