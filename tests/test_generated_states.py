@@ -86,7 +86,6 @@ def test_generation_is_deterministic_for_a_seed(envs):
 
 
 def test_orders_are_owned_by_the_user_that_lists_them(envs):
-    env = _env(envs, "specs/tau2/retail.env")
     for k in range(3):
         state = _generated(envs, "specs/tau2/retail.env", k)
         listed = {}

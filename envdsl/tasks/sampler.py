@@ -18,15 +18,14 @@ from typing import Any, Callable
 
 from envdsl.ir.rules import PolicyRules
 from envdsl.runtime.diff import state_diff
-from envdsl.runtime.generate import GenerationError, generate_state
+from envdsl.runtime.generate import GenerationError
 from envdsl.runtime.store import clone
 from envdsl.tasks.anchor import NotAnchored, anchor_walk
 from envdsl.tasks.arguments import OUTPUT, USER, ArgumentDrawer, OutputPool
-from envdsl.tasks.consistency import ownership_repair
 from envdsl.tasks.graph import DomainIndex, build_tool_graph
+from envdsl.tasks.initial import REALISTIC, realistic_state
 from envdsl.tasks.provenance import provenance_problems
 from envdsl.tasks.prune import prune_unneeded_reads
-from envdsl.tasks.realism import RealisticValues
 
 
 @dataclass
@@ -65,7 +64,6 @@ class TaskSampler:
         self.rejections: dict[str, int] = {}
         self.rules = PolicyRules.from_ir(self.ir)
         self._sides: dict[str, Any] = {}
-        self._realism: RealisticValues | None = None
         self.generation_errors: dict[int, str] = {}  # generator seed -> why no state could be made
 
     # ---- public
@@ -226,7 +224,7 @@ class TaskSampler:
             state = self._generated[k]
             if state is not None:
                 self.env.reset(state=clone(state))
-                return {"kind": "generated", "seed": k}
+                return {"kind": "generated", "seed": k, "values": REALISTIC}
             if mode == "generated":
                 raise Rejected("generator_failed")
         self.env.reset()
@@ -235,11 +233,7 @@ class TaskSampler:
     def _generate(self, k: int) -> dict[str, Any]:
         """A generated initial state: realistic values by field meaning, owned entities consistent with
         their owners (the spec's ownership rules), checked by the environment like any given state."""
-        if self._realism is None:
-            self.env.reset()
-            self._realism = RealisticValues(self.env.state())
-        state = generate_state(type(self.env), k, values=self._realism, repair=ownership_repair(self.rules))
-        self.env.reset(state=state)
+        self.env.reset(state=realistic_state(type(self.env), k))
         return self.env.state()
 
     def _side(self, initial: dict[str, Any], state: dict[str, Any]) -> Any:
