@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from envdsl.runtime.generate import _Generator  # the runtime's constraint-respecting value maker
-from envdsl.tasks.reachable import reachable, scope_records
+from envdsl.tasks.reachable import reachable, scope_records, siblings
 
 OUTPUT, USER = "output", "user"
 SCALARS = (str, int, float, bool)
@@ -158,7 +158,17 @@ class ArgumentDrawer:
         keys = [k for ks in self.stated.values() for k in ks] + list(drawn.values())
         if not keys:
             return None
-        records = scope_records(self.env.db.data, self.ix.collections, keys)
+        # most of the time the records this very call names (the order's own lines), else one hop wider
+        # (the order's user's saved payment methods, the product's other variants)
+        narrow = scope_records(self.env.db.data, self.ix.collections, list(drawn.values()), hop=False)
+        wide = scope_records(self.env.db.data, self.ix.collections, keys)
+        # a `new_...` value is another option than the one the call names: look wider at once
+        first = self._reachable_in(narrow, p, t, drawn) \
+            if narrow and not p["name"].startswith("new_") and self.rng.random() < 0.7 else None
+        return first if first is not None else self._reachable_in(wide, p, t, drawn)
+
+    def _reachable_in(self, records: list[dict[str, Any]], p: dict[str, Any], t: dict[str, Any],
+                      drawn: dict[str, Any]) -> Any | None:
         if not records:
             return None
         c = p.get("constraints", {})
@@ -175,6 +185,12 @@ class ArgumentDrawer:
             return {k: self.rng.randint(max(1, int(c.get("min", 1))), 2) for k in sorted(picked)}
         if t["k"] == "list":
             item = t["of"]
+            old = drawn.get(re.sub(r"^new_", "", p["name"])) if p["name"].startswith("new_") else None
+            if isinstance(old, list) and old:
+                # `new_item_ids` beside `item_ids`: for each old value another option of the same thing
+                options = [siblings(records, v) for v in old]
+                if all(options):
+                    return [self.rng.choice(o) for o in options]
             found = [v for v in reachable(records, p["name"], t, "", drawn, self.field_docs) if _kind_ok(v, item)]
             if not found:
                 return None

@@ -22,8 +22,9 @@ from typing import Any, Iterable
 SCALAR = (str, int)
 
 
-def scope_records(state: dict[str, Any], collections: Iterable[str], keys: Iterable[Any]) -> list[dict[str, Any]]:
-    """The records of `keys`, the records they refer to and the records that refer to them (one hop)."""
+def scope_records(state: dict[str, Any], collections: Iterable[str], keys: Iterable[Any],
+                  hop: bool = True) -> list[dict[str, Any]]:
+    """The records of `keys` and (hop) the records they refer to and the records that refer to them."""
     colls = [c for c in collections if isinstance(state.get(c), dict)]
     wanted = {str(k) for k in keys if isinstance(k, SCALAR) and not isinstance(k, bool)}
     found: dict[tuple[str, str], dict[str, Any]] = {}
@@ -32,6 +33,8 @@ def scope_records(state: dict[str, Any], collections: Iterable[str], keys: Itera
             if str(k) in wanted and isinstance(rec, dict):
                 found[(c, str(k))] = rec
     direct = list(found.values())
+    if not hop:
+        return direct
     mentioned = {str(v) for rec in direct for v in _leaves(rec) if isinstance(v, SCALAR) and not isinstance(v, bool)}
     for c in colls:
         for k, rec in state[c].items():
@@ -107,3 +110,26 @@ def _leaves(value: Any) -> Iterable[Any]:
             yield from _leaves(v)
     else:
         yield value
+
+
+def siblings(records: list[dict[str, Any]], value: Any) -> list[Any]:
+    """Other options of the same thing as `value`: where `value` is a field of an entry of a map (a
+    variant's item id among a product's variants), the same field of the map's other entries."""
+    out: list[Any] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            entries = [v for v in node.values() if isinstance(v, dict)]
+            for e in entries:
+                for f, v in e.items():
+                    if v == value and not isinstance(v, bool):
+                        out.extend(o[f] for o in entries if o is not e and f in o and o[f] not in out)
+            for v in node.values():
+                walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+
+    for rec in records:
+        walk(rec)
+    return out
