@@ -116,3 +116,46 @@ def test_a_state_that_cannot_be_made_names_the_rule(envs):
 
     with pytest.raises(GenerationError, match="no member owes anything"):
         generate_state(Impossible, 0, attempts=2, values=RealisticValues())
+
+
+# ---- write-tool coverage: values reachable from the user's own records (nested lists and maps)
+
+PREVIOUSLY_MISSING = {
+    "specs/food/food.env": {"place_order", "refund_items", "top_up_wallet"},
+    "specs/smarthome/smarthome.env": {"remove_guest_code", "create_scene"},
+    "specs/clinic/clinic.env": {"reschedule_appointment"},
+    "specs/tau2/retail.env": {"exchange_delivered_order_items", "return_delivered_order_items",
+                              "modify_pending_order_items", "modify_pending_order_payment"},
+}
+
+
+@pytest.mark.parametrize("spec", sorted(PREVIOUSLY_MISSING))
+def test_write_tools_the_drawer_could_not_reach_are_covered(envs, spec):
+    env = _env(envs, spec)
+    covered: set[str] = set()
+    for seed in range(3):
+        tasks = TaskSampler(env, SampleConfig(failure_rate=0.2), seed=seed).sample(60)
+        covered |= {c["name"] for t in tasks for c in t["gold_calls"] if c["ok"]}
+        if PREVIOUSLY_MISSING[spec] <= covered:
+            break
+    assert PREVIOUSLY_MISSING[spec] - covered == set()
+
+
+def test_values_inside_a_users_records_are_found_by_meaning():
+    from envdsl.tasks.reachable import reachable, scope_records, siblings
+
+    state = {"users": {"u1": {"user_id": "u1", "payment_methods": {"gift_card_1": {"id": "gift_card_1"}},
+                              "orders": ["o1"]},
+                       "u2": {"user_id": "u2", "payment_methods": {"card_2": {"id": "card_2"}}, "orders": []}},
+             "orders": {"o1": {"order_id": "o1", "user_id": "u1", "items": [{"item_id": "i1", "product_id": "p1"}]}},
+             "products": {"p1": {"variants": {"i1": {"item_id": "i1"}, "i2": {"item_id": "i2"}}}}}
+    colls = ["users", "orders", "products"]
+    records = scope_records(state, colls, ["o1"])  # the order, its user, its product; never user u2
+    maps = {"payment_methods": "", "variants": ""}
+    assert reachable(records, "payment_method_id", {"k": "str"}, "", {}, maps) == ["gift_card_1"]
+    assert reachable(records, "item_ids", {"k": "list", "of": {"k": "str"}}, "", {}, maps) == ["i1", "i2"]
+    assert siblings(records, "i1") == ["i2"]
+    docs = {"open_slots": "Free slots: date (YYYY-MM-DD) -> start times (HH:MM)"}
+    doctor = [{"open_slots": {"2025-01-02": ["09:00", "10:00"], "2025-01-03": ["11:00"]}}]
+    assert reachable(doctor, "new_date", {"k": "str"}, "", {}, docs) == ["2025-01-02", "2025-01-03"]
+    assert reachable(doctor, "new_time", {"k": "str"}, "", {"new_date": "2025-01-03"}, docs) == ["11:00"]

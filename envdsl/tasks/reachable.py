@@ -48,7 +48,7 @@ def scope_records(state: dict[str, Any], collections: Iterable[str], keys: Itera
 def reachable(records: list[dict[str, Any]], param: str, ptype: dict[str, Any], description: str,
               drawn: dict[str, Any], field_docs: dict[str, str]) -> list[Any]:
     """Candidate values (scalars; for a list parameter, the items) for `param` inside `records`.
-    `field_docs`: field name -> description, for maps; `drawn`: the call's arguments drawn so far."""
+    `field_docs`: the map fields (name -> description): only their keys are values; `drawn`: the call's arguments drawn so far."""
     name = re.sub(r"^(new|old|current)_", "", param)
     if ptype["k"] == "list":
         name = name[:-1] if name.endswith("s") else name
@@ -64,7 +64,9 @@ def reachable(records: list[dict[str, Any]], param: str, ptype: dict[str, Any], 
         if isinstance(value, dict):
             for k, v in value.items():
                 walk(v, str(k))
-            doc = field_docs.get(field, "")
+            if field not in field_docs:
+                return  # a record, not a map: its field names are no values
+            doc = field_docs[field]
             key_side, _, val_side = doc.partition("->")
             if _names(name, field) or (key_side and _says(key_side, words)):
                 for k in value:
