@@ -48,7 +48,8 @@ def scope_records(state: dict[str, Any], collections: Iterable[str], keys: Itera
 def reachable(records: list[dict[str, Any]], param: str, ptype: dict[str, Any], description: str,
               drawn: dict[str, Any], field_docs: dict[str, str]) -> list[Any]:
     """Candidate values (scalars; for a list parameter, the items) for `param` inside `records`.
-    `field_docs`: the map fields (name -> description): only their keys are values; `drawn`: the call's arguments drawn so far."""
+    `field_docs`: the map fields (name -> description): only their keys are values; `drawn`: the call's
+    arguments drawn so far."""
     name = re.sub(r"^(new|old|current)_", "", param)
     if ptype["k"] == "list":
         name = name[:-1] if name.endswith("s") else name
