@@ -145,6 +145,10 @@ class _Generator:
                 kt = t["key"]
                 key = rng.choice(self.schema.enums[kt["name"]]) if kt["k"] == "enum" else \
                     (i + 1 if kt["k"] == "int" else f"{rng.choice(_WORDS)}_{i}")
+                if kt["k"] == "str" and self.hook is not None and field is not None:
+                    # the hook names a map's keys as `field[]` (menu item ids 'm01', payment method ids)
+                    hooked = self.hook(field[0] + "[]", field[1], kt, {}, rng)
+                    key = hooked if isinstance(hooked, str) and hooked not in out else key
                 out[key] = self.value(t["val"], {}, depth + 1)
             return out
         if k == "record":

@@ -14,6 +14,7 @@ from typing import Any
 
 from envdsl.runtime.generate import _Generator  # the runtime's constraint-respecting value maker
 from envdsl.tasks.reachable import reachable, scope_records, siblings
+from envdsl.tasks.realism import RealisticValues
 
 OUTPUT, USER = "output", "user"
 SCALARS = (str, int, float, bool)
@@ -85,6 +86,7 @@ class ArgumentDrawer:
         self.ix = index
         self.rng = rng
         self.stated: dict[str, list[Any]] = {}  # collection -> keys the user already named in this task
+        self.realism: RealisticValues | None = None
         # field name -> description, for maps whose description says what their keys and values are
         self.field_docs = {f["name"]: f.get("description") or "" for r in index.ir["records"] for f in r["fields"]
                            if f["type"]["k"] == "map"}
@@ -150,7 +152,7 @@ class ArgumentDrawer:
         in_state = self._state_values(p["name"], base)
         if in_state and rng.random() < 0.5:
             return rng.choice(in_state), USER
-        return self._fresh(t, p.get("constraints", {})), USER
+        return self._fresh(t, p.get("constraints", {}), p["name"]), USER
 
     def _reachable(self, p: dict[str, Any], t: dict[str, Any], drawn: dict[str, Any]) -> Any | None:
         """A value for `p` found inside the records of the keys named so far (this call's and the task's),
@@ -214,14 +216,17 @@ class ArgumentDrawer:
                     out.append(entity[name])
         return out
 
-    def _fresh(self, t: dict[str, Any], constraints: dict[str, Any]) -> Any:
-        gen = _Generator(type(self.env), self.rng)
+    def _fresh(self, t: dict[str, Any], constraints: dict[str, Any], name: str | None = None) -> Any:
+        """A new value (a new name, street, allergy): realistic by the parameter's name where the hook knows it."""
+        if self.realism is None:
+            self.realism = RealisticValues(self.env.db.data)  # values the current state uses, per field
+        gen = _Generator(type(self.env), self.rng, self.realism if name else None)
         gen.keys = {c: list(v) for c, v in self.env.db.data.items() if c in self.ix.collections}
         if t["k"] == "int" and "max" not in constraints:
             # small, plausible numbers (quantities, nights, seats) rather than anything up to 100
             lo = int(constraints.get("min", 1))
             return self.rng.randint(lo, lo + 4)
-        return gen.value(t, constraints, 1)
+        return gen.value(t, constraints, 1, (name, "") if name else None)
 
     def wrong_value(self, tool: str, name: str, right: Any) -> Any | None:
         """A value the user might mistakenly give for `name` that the tool should reject, or None."""

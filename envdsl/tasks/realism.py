@@ -39,7 +39,8 @@ class RealisticValues:
     def __call__(self, name: str, record: str, t: dict[str, Any], c: dict[str, Any], rng: random.Random) -> Any:
         self.fake.seed_instance(rng.getrandbits(32))
         k = t["k"]
-        if "examples" in c and not _PERSONAL.search(name):
+        person_field = bool(_PERSONAL.search(name)) and (name.lower() != "name" or bool(_PERSON.search(record)))
+        if "examples" in c and not person_field:
             return None  # the spec's own examples, except for values each person has their own of
         if k == "str":
             return self._text(name.lower(), record, rng, c)
@@ -53,6 +54,9 @@ class RealisticValues:
 
     def _text(self, name: str, record: str, rng: random.Random, c: dict[str, Any]) -> str | None:
         f = self.fake
+        if name.endswith("[]"):  # a map's keys: in the format of the seed state's keys of that map
+            keys = self.seen.get(name)
+            return _like(rng.choice(keys), rng) if keys else None
         if name == "email" or name.endswith("_email"):
             # a pattern may fix the domain (work emails): take it from the spec's examples or seed values
             domains = [e.split("@", 1)[1] for e in list(c.get("examples", [])) + self.seen.get(name, [])
@@ -93,12 +97,12 @@ class RealisticValues:
             return f"{day.isoformat()}T{rng.randint(7, 21):02d}:{rng.choice((0, 15, 30, 45)):02d}:00"
         if name in _TEXT:  # free text: what the seed state says, else a short Faker sentence
             return str(rng.choice(self.seen[name])) if self.seen.get(name) else str(f.sentence(nb_words=6)).rstrip(".")
-        if name in ("title", "label"):
-            return str(f.sentence(nb_words=3)).rstrip(".")
-        if name in ("name", "brand", "company"):
-            return str(f.company())
-        seen = self.seen.get(name)
-        if seen:
+        if name in ("title", "label"):  # what the seed state calls things ('home', 'work'), else three words
+            return str(rng.choice(self.seen[name])) if self.seen.get(name) else str(f.sentence(nb_words=3)).rstrip(".")
+        if name in ("name", "brand", "company"):  # a product, a restaurant: names the seed state uses, else a firm
+            return str(rng.choice(self.seen[name])) if self.seen.get(name) and name != "name" else str(f.company())
+        seen = self.seen.get(name) or self.seen.get(name + "s") or self.seen.get(re.sub(r"y$", "ies", name))
+        if seen:  # an `allergy` parameter: the values of the `allergies` lists
             if name == "id" or name.endswith("_id") or name.endswith("_number"):
                 return _like(rng.choice(seen), rng)  # an id in the spec's own format, new digits
             return str(rng.choice(seen))  # a status, a cabin class, ...: a value the seed state uses
@@ -120,6 +124,11 @@ def _values_by_field(state: Any) -> dict[str, list[str]]:
     def walk(value: Any) -> None:
         if isinstance(value, dict):
             for k, v in value.items():
+                if isinstance(v, dict):  # a map's keys, under `field[]` (a record's field names come too: harmless)
+                    for key in v:
+                        if key not in seen.setdefault(f"{str(k).lower()}[]", set()):
+                            seen[f"{str(k).lower()}[]"].add(key)
+                            out.setdefault(f"{str(k).lower()}[]", []).append(key)
                 for item in (v if isinstance(v, list) else [v]):  # a list of strings: its items
                     if isinstance(item, str) and item not in seen.setdefault(str(k).lower(), set()):
                         seen[str(k).lower()].add(item)
