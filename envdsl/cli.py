@@ -339,6 +339,8 @@ def tasks_cmd(specs: tuple[str, ...], count: int, seed: int, out: str, min_calls
         click.echo(f"  {s['about_one_user']} about one identified user; write tools covered "
                    f"{cov['writes_covered']}/{cov['writes']}{missing}; tasks per tool: "
                    + ", ".join(f"{k} {v}" for k, v in cov["per_tool"].items()))
+        for k, why in s.get("generation_errors", {}).items():
+            click.echo(f"  warning: no generated state for seed {k}: {why}", err=True)
     if writer is not None:
         click.echo(f"goals: {writer.written} written by {llm}, {writer.fallbacks} fell back to templates"
                    + (f" (first failure: {writer.first_error})" if writer.fallbacks else ""),

@@ -27,6 +27,7 @@ from envdsl.rollout.filters import FilterConfig
 from envdsl.rollout.identity import read_run
 from envdsl.rollout.runner import RolloutConfig, judge_records, load_records
 from envdsl.runtime.diff import state_diff
+from envdsl.tasks.initial import reset_to_initial
 from envdsl.tasks.io import TaskFileError, read_tasks
 
 COLOURS = ["#3b6fb6", "#d9822b", "#2e9e5b", "#b03a48", "#7a5ab8", "#6b6b6b"]
@@ -106,10 +107,7 @@ def _gold_difference(task: dict[str, Any], record: dict[str, Any], load_env: Cal
     def final(calls: list[dict[str, Any]]) -> Any:
         env = _classes[spec]()
         initial = task.get("initial") or {"kind": "seed"}
-        if initial.get("kind") == "generated":
-            env.reset(seed=initial["seed"])
-        else:
-            env.reset()
+        reset_to_initial(env, initial)  # a generated state made again as the sampler made it
         for c in calls:
             env.call(c["name"], c["arguments"])
         return env.state()

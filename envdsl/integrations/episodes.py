@@ -10,6 +10,7 @@ import re
 from typing import Any, Iterable
 
 from envdsl.integrations.scoring import Score, score_episode
+from envdsl.tasks.initial import reset_to_initial
 
 
 class StaleTask(ValueError):
@@ -69,10 +70,7 @@ class Episode:
             raise ValueError(f"task {task.get('task_id')!r} is for domain {task.get('domain')!r}, "
                              f"not {type(self.env).DOMAIN!r}")
         initial = task.get("initial") or {"kind": "seed"}
-        if initial.get("kind") == "generated":
-            self.env.reset(seed=initial["seed"])
-        else:
-            self.env.reset()
+        reset_to_initial(self.env, initial)  # a generated state made again as the sampler made it
         if task.get("initial_state_hash") and self.env.state_hash() != task["initial_state_hash"]:
             raise StaleTask(f"task {task.get('task_id')!r}: the initial state differs from the one it was sampled on "
                             "(the spec or its seed changed since); sample the tasks again")

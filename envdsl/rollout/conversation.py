@@ -6,6 +6,7 @@ from typing import Any
 
 from envdsl.llm.base import BackendUnavailable
 from envdsl.rollout.users import STOP
+from envdsl.tasks.initial import reset_to_initial
 
 
 class StaleTask(ValueError):
@@ -26,10 +27,7 @@ def run_conversation(env: Any, task: dict[str, Any], agent: Any, user: Any, *, m
     Returns the messages, the calls the agent made (name, JSON-string arguments, ok), the final
     state hash and why it ended: "user_stop", "max_turns" or "agent_error" (the backend failed)."""
     initial = task.get("initial") or {"kind": "seed"}
-    if initial.get("kind") == "generated":
-        env.reset(seed=initial["seed"])
-    else:
-        env.reset()
+    reset_to_initial(env, initial)  # a generated state made again as the sampler made it
     if task.get("initial_state_hash") and env.state_hash() != task["initial_state_hash"]:
         # the spec (or its seed data) changed since the task was sampled: its gold state means nothing now
         raise StaleTask(f"{task['task_id']}: the initial state differs from the one the task was sampled on")

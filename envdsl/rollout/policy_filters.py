@@ -18,6 +18,7 @@ import re
 from typing import Any
 
 from envdsl.ir.rules import PolicyRules
+from envdsl.tasks.initial import reset_to_initial
 from envdsl.tasks.ownership import OwnerIndex
 from envdsl.tasks.ownership import leaves as _leaves
 
@@ -194,9 +195,6 @@ class OwnerIndexCache:
         key = json.dumps([task["domain"], initial], sort_keys=True)
         if key not in self._cache:
             rules = PolicyRules.from_ir(type(env).ir())
-            if initial.get("kind") == "generated":
-                env.reset(seed=initial["seed"])
-            else:
-                env.reset()
+            reset_to_initial(env, initial)  # a generated state made again as the sampler made it
             self._cache[key] = (rules, OwnerIndex(rules, env.state()))
         return self._cache[key]

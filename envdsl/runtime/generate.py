@@ -8,9 +8,16 @@ from __future__ import annotations
 
 import random
 import re
-from typing import Any
+from typing import Any, Callable
 
 from envdsl.runtime.validate import Schema, _regex
+
+# Optional hooks (envdsl/tasks supplies them; generated code and the runtime need neither):
+# - values(field name, record name, type, constraints, rng) -> a value for that field, or None for "no
+#   opinion"; a value that breaks the field's constraints is not used;
+# - repair(state, rng) makes a generated state consistent in place (ownership links) before it is checked.
+ValueHook = Callable[[str, str, dict[str, Any], dict[str, Any], random.Random], Any]
+RepairHook = Callable[[dict[str, Any], random.Random], None]
 
 DEFAULT_COUNT = (2, 6)
 _WORDS = ("alpha", "bravo", "cedar", "delta", "ember", "fable", "garnet", "harbor", "indigo", "juniper",
@@ -21,11 +28,14 @@ class GenerationError(ValueError):
     pass
 
 
-def generate_state(env_cls: Any, seed: int, attempts: int = 20) -> dict[str, Any]:
+def generate_state(env_cls: Any, seed: int, attempts: int = 20, *, values: ValueHook | None = None,
+                   repair: RepairHook | None = None) -> dict[str, Any]:
     rng = random.Random(seed)
     last: list[str] = []
     for _ in range(attempts):
-        state = _Generator(env_cls, rng).state()
+        state = _Generator(env_cls, rng, values).state()
+        if repair is not None:
+            repair(state, rng)
         last = env_cls.state_errors(state)
         if not last:
             failing = _invariant_failures(env_cls, state)
@@ -50,9 +60,10 @@ def _invariant_failures(env_cls: Any, state: dict[str, Any]) -> list[str]:
 
 
 class _Generator:
-    def __init__(self, env_cls: Any, rng: random.Random):
+    def __init__(self, env_cls: Any, rng: random.Random, values: ValueHook | None = None):
         self.env = env_cls
         self.rng = rng
+        self.hook = values
         self.schema: Schema = env_cls.schema()
         self.keys: dict[str, list[Any]] = {}
 
@@ -66,7 +77,8 @@ class _Generator:
             if key_field["type"]["k"] == "int":
                 self.keys[f["name"]] = list(range(1, n + 1))
             else:
-                self.keys[f["name"]] = self.unique_strings(key_field.get("constraints", {}), n, f["name"])
+                self.keys[f["name"]] = self.unique_strings(key_field.get("constraints", {}), n, f["name"],
+                                                           (f["key"], f["record"]))
         out: dict[str, Any] = {}
         for f in self.env.STATE_FIELDS:
             if f["kind"] == "collection":
@@ -79,15 +91,23 @@ class _Generator:
                 out[f["name"]] = self.value(f["type"], f.get("constraints", {}), 0)
         return out
 
-    def value(self, t: dict[str, Any], c: dict[str, Any], depth: int) -> Any:
+    def value(self, t: dict[str, Any], c: dict[str, Any], depth: int,
+              field: tuple[str, str] | None = None) -> Any:
+        """A value of type t under constraints c; `field` (field name, record name) lets the value hook
+        choose one that fits the field's meaning."""
         rng = self.rng
         k = t["k"]
         if "one_of" in c:
             return rng.choice(c["one_of"])
+        if k == "opt":
+            return None if rng.random() < 0.25 or depth > 4 else self.value(t["of"], c, depth, field)
+        if self.hook is not None and field is not None and k in ("str", "int", "float"):
+            # before the examples: a hook may prefer distinct values (an email per user) to a few examples
+            chosen = self.hook(field[0], field[1], t, c, rng)
+            if chosen is not None and _fits(chosen, k, c):
+                return chosen
         if "examples" in c and k not in ("list", "map", "opt"):
             return rng.choice(c["examples"])
-        if k == "opt":
-            return None if rng.random() < 0.25 or depth > 4 else self.value(t["of"], c, depth)
         if k == "str":
             lo, hi = c.get("min_len", 0), c.get("max_len", 24)
             s = f"{rng.choice(_WORDS)}-{rng.randint(0, 999)}"
@@ -117,7 +137,7 @@ class _Generator:
         if k == "list":
             lo, hi = c.get("min_len", 0), c.get("max_len", 3)
             n = 0 if depth > 3 else rng.randint(lo, min(hi, lo + 3))
-            return [self.value(t["of"], {}, depth + 1) for _ in range(n)]
+            return [self.value(t["of"], {}, depth + 1, field) for _ in range(n)]  # items mean what the list does
         if k == "map":
             n = 0 if depth > 3 else rng.randint(0, 2)
             out = {}
@@ -125,6 +145,10 @@ class _Generator:
                 kt = t["key"]
                 key = rng.choice(self.schema.enums[kt["name"]]) if kt["k"] == "enum" else \
                     (i + 1 if kt["k"] == "int" else f"{rng.choice(_WORDS)}_{i}")
+                if kt["k"] == "str" and self.hook is not None and field is not None:
+                    # the hook names a map's keys as `field[]` (menu item ids 'm01', payment method ids)
+                    hooked = self.hook(field[0] + "[]", field[1], kt, {}, rng)
+                    key = hooked if isinstance(hooked, str) and hooked not in out else key
                 out[key] = self.value(t["val"], {}, depth + 1)
             return out
         if k == "record":
@@ -135,9 +159,18 @@ class _Generator:
             return self.record(u["variants"][tag], depth)
         raise GenerationError(f"cannot generate a value of kind {k}")
 
-    def unique_strings(self, c: dict[str, Any], n: int, prefix: str) -> list[str]:
+    def unique_strings(self, c: dict[str, Any], n: int, prefix: str,
+                       field: tuple[str, str] | None = None) -> list[str]:
         if c.get("examples") and len(set(c["examples"])) >= n:
             return sorted(set(c["examples"]))[:n]
+        if self.hook is not None and field is not None and "one_of" not in c:
+            hooked: list[str] = []
+            for _ in range(n * 20):  # keys in the field's own format (the hook's), distinct
+                s = self.hook(field[0], field[1], {"k": "str"}, c, self.rng)
+                if isinstance(s, str) and _fits(s, "str", c) and s not in hooked:
+                    hooked.append(s)
+                if len(hooked) == n:
+                    return sorted(hooked)
         # too few examples for n distinct keys: sample the pattern (or number them) instead
         c = {k: v for k, v in c.items() if k != "examples"}
         if "pattern" not in c and "one_of" not in c:
@@ -159,8 +192,18 @@ class _Generator:
             elif "tag_value" in f:
                 out[f["name"]] = f["tag_value"]
             else:
-                out[f["name"]] = self.value(f["type"], f.get("constraints", {}), depth + 1)
+                out[f["name"]] = self.value(f["type"], f.get("constraints", {}), depth + 1, (f["name"], name))
         return out
+
+
+def _fits(value: Any, k: str, c: dict[str, Any]) -> bool:
+    """Whether a hook's value has the field's kind and keeps its constraints."""
+    if k == "str":
+        return (isinstance(value, str) and c.get("min_len", 0) <= len(value) <= c.get("max_len", len(value))
+                and ("pattern" not in c or bool(_regex(c["pattern"]).search(value))))
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or (k == "int" and not isinstance(value, int)):
+        return False
+    return float(c.get("min", value)) <= value <= float(c.get("max", value))
 
 
 def _calendar_valid(s: str, pattern: str, rng: random.Random) -> str:

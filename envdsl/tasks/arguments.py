@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from envdsl.runtime.generate import _Generator  # the runtime's constraint-respecting value maker
+from envdsl.tasks.reachable import reachable, scope_records, siblings
+from envdsl.tasks.realism import RealisticValues
 
 OUTPUT, USER = "output", "user"
 SCALARS = (str, int, float, bool)
@@ -57,7 +59,8 @@ def _listed_values(description: str) -> list[str]:
     """The quoted values a parameter description lists as its only choices (a str that is an enum in words)."""
     if not _CHOICE.search(description):
         return []
-    return sorted(set(re.findall(r"'([^'\n]{1,40})'", description)))
+    # a quote right after a letter is an apostrophe ("the customer's addresses"), not the start of a value
+    return sorted(set(re.findall(r"(?<![A-Za-z])'([^'\n]{1,40})'", description)))
 
 
 def _kind_ok(value: Any, t: dict[str, Any]) -> bool:
@@ -83,6 +86,10 @@ class ArgumentDrawer:
         self.ix = index
         self.rng = rng
         self.stated: dict[str, list[Any]] = {}  # collection -> keys the user already named in this task
+        self.realism: RealisticValues | None = None
+        # field name -> description, for maps whose description says what their keys and values are
+        self.field_docs = {f["name"]: f.get("description") or "" for r in index.ir["records"] for f in r["fields"]
+                           if f["type"]["k"] == "map"}
 
     def start_task(self) -> None:
         self.stated = {}
@@ -101,12 +108,13 @@ class ArgumentDrawer:
             coll = self.ix.param_entity.get((tool, p["name"]))
             if "default" in p and coll is None and self.rng.random() < 0.5:
                 continue  # leave optional arguments out half the time: the tool's default applies
-            value, source = self._value(p, coll, pool, prefer_call)
+            value, source = self._value(p, coll, pool, prefer_call, args)
             args[p["name"]] = value
             sources[p["name"]] = source
         return args, sources
 
-    def _value(self, p: dict[str, Any], coll: str | None, pool: OutputPool, prefer_call: int | None) -> tuple[Any, str]:
+    def _value(self, p: dict[str, Any], coll: str | None, pool: OutputPool, prefer_call: int | None,
+               drawn: dict[str, Any] | None = None) -> tuple[Any, str]:
         rng = self.rng
         t = p["type"]
         base = t["of"] if t["k"] == "opt" else t
@@ -132,6 +140,9 @@ class ArgumentDrawer:
             return value, (OUTPUT if value in readable else USER)
         if base["k"] == "enum":
             return rng.choice(self._enum_members(base["name"])), USER
+        inside = self._reachable(p, base, drawn or {})
+        if inside is not None and rng.random() < 0.75:
+            return inside, USER  # from the records the task is about: the user's order lines, saved cards, ...
         listed = _listed_values(p.get("description") or "") if base["k"] == "str" else []
         if listed and rng.random() < 0.8:
             return rng.choice(listed), USER  # "should be either 'no longer needed' or 'ordered by mistake'"
@@ -141,7 +152,56 @@ class ArgumentDrawer:
         in_state = self._state_values(p["name"], base)
         if in_state and rng.random() < 0.5:
             return rng.choice(in_state), USER
-        return self._fresh(t, p.get("constraints", {})), USER
+        return self._fresh(t, p.get("constraints", {}), p["name"]), USER
+
+    def _reachable(self, p: dict[str, Any], t: dict[str, Any], drawn: dict[str, Any]) -> Any | None:
+        """A value for `p` found inside the records of the keys named so far (this call's and the task's),
+        or None: scalars as they are, a list as one or two of them, a map of ids to small counts."""
+        keys = [k for ks in self.stated.values() for k in ks] + list(drawn.values())
+        if not keys:
+            return None
+        # most of the time the records this very call names (the order's own lines), else one hop wider
+        # (the order's user's saved payment methods, the product's other variants)
+        narrow = scope_records(self.env.db.data, self.ix.collections, list(drawn.values()), hop=False)
+        wide = scope_records(self.env.db.data, self.ix.collections, keys)
+        # a `new_...` value is another option than the one the call names: look wider at once
+        first = self._reachable_in(narrow, p, t, drawn) \
+            if narrow and not p["name"].startswith("new_") and self.rng.random() < 0.7 else None
+        return first if first is not None else self._reachable_in(wide, p, t, drawn)
+
+    def _reachable_in(self, records: list[dict[str, Any]], p: dict[str, Any], t: dict[str, Any],
+                      drawn: dict[str, Any]) -> Any | None:
+        if not records:
+            return None
+        c = p.get("constraints", {})
+        if t["k"] == "map" and t["key"]["k"] == "str" and t["val"]["k"] == "int":
+            key_side = (p.get("description") or "").partition("->")[0]
+            words = re.sub(r"\(.*", "", key_side).strip().lower().split()[:2]  # 'Item id (such as..) -> qty'
+            if not words:
+                return None
+            found = [v for v in reachable(records, "_".join(words), {"k": "str"}, "", drawn, self.field_docs)
+                     if isinstance(v, str)]
+            if not found:
+                return None
+            picked = self.rng.sample(found, min(len(found), self.rng.randint(1, 2)))
+            return {k: self.rng.randint(max(1, int(c.get("min", 1))), 2) for k in sorted(picked)}
+        if t["k"] == "list":
+            item = t["of"]
+            old = drawn.get(re.sub(r"^new_", "", p["name"])) if p["name"].startswith("new_") else None
+            if isinstance(old, list) and old:
+                # `new_item_ids` beside `item_ids`: for each old value another option of the same thing
+                options = [siblings(records, v) for v in old]
+                if all(options):
+                    return [self.rng.choice(o) for o in options]
+            found = [v for v in reachable(records, p["name"], t, "", drawn, self.field_docs) if _kind_ok(v, item)]
+            if not found:
+                return None
+            return self.rng.sample(found, min(len(found), self.rng.randint(max(1, c.get("min_len", 1)), 2)))
+        if t["k"] not in ("str", "int"):
+            return None
+        found = [v for v in reachable(records, p["name"], t, "", drawn, self.field_docs) if _kind_ok(v, t)
+                 and v not in drawn.values()]
+        return self.rng.choice(found) if found else None
 
     def _enum_members(self, name: str) -> list[str]:
         return next(e["members"] for e in self.ix.ir["enums"] if e["name"] == name)
@@ -156,14 +216,17 @@ class ArgumentDrawer:
                     out.append(entity[name])
         return out
 
-    def _fresh(self, t: dict[str, Any], constraints: dict[str, Any]) -> Any:
-        gen = _Generator(type(self.env), self.rng)
+    def _fresh(self, t: dict[str, Any], constraints: dict[str, Any], name: str | None = None) -> Any:
+        """A new value (a new name, street, allergy): realistic by the parameter's name where the hook knows it."""
+        if self.realism is None:
+            self.realism = RealisticValues(self.env.db.data)  # values the current state uses, per field
+        gen = _Generator(type(self.env), self.rng, self.realism if name else None)
         gen.keys = {c: list(v) for c, v in self.env.db.data.items() if c in self.ix.collections}
         if t["k"] == "int" and "max" not in constraints:
             # small, plausible numbers (quantities, nights, seats) rather than anything up to 100
             lo = int(constraints.get("min", 1))
             return self.rng.randint(lo, lo + 4)
-        return gen.value(t, constraints, 1)
+        return gen.value(t, constraints, 1, (name, "") if name else None)
 
     def wrong_value(self, tool: str, name: str, right: Any) -> Any | None:
         """A value the user might mistakenly give for `name` that the tool should reject, or None."""

@@ -27,5 +27,7 @@ def build_tasks(specs: list[str], load_env: Callable[[str], Any], n: int, seed: 
                                  "with_failure": sum(t["has_failure"] for t in got),
                                  "rejections": dict(sorted(sampler.rejections.items())),
                                  "about_one_user": sum(t.get("user") is not None for t in got),
-                                 "coverage": tool_coverage(got, sampler.ir)}
+                                 "coverage": tool_coverage(got, sampler.ir),
+                                 # generator seed -> why no state could be made (the rule it kept breaking)
+                                 "generation_errors": dict(sorted(sampler.generation_errors.items()))}
     return tasks, stats

@@ -1,0 +1,45 @@
+"""A task's initial state, made again wherever the task is played, judged or scored.
+
+Tasks name their initial state instead of carrying it: {"kind": "seed"}, or {"kind": "generated",
+"seed": k} (the runtime generator alone, as tasks sampled before realistic values recorded), or
+{"kind": "generated", "seed": k, "values": "realistic"} (the generator with the realistic value hook
+and the ownership repair of envdsl/tasks, as the sampler makes them now).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from envdsl.ir.rules import PolicyRules
+from envdsl.runtime.generate import generate_state
+from envdsl.runtime.store import clone
+from envdsl.tasks.consistency import ownership_repair
+from envdsl.tasks.realism import RealisticValues
+
+REALISTIC = "realistic"
+_hooks: dict[type, RealisticValues] = {}
+_states: dict[tuple[type, int], dict[str, Any]] = {}
+
+
+def realistic_state(env_cls: type, seed: int) -> dict[str, Any]:
+    """The realistic generated state for a generator seed (GenerationError, naming the rule, if none)."""
+    if (env_cls, seed) not in _states:
+        if env_cls not in _hooks:
+            seeded = env_cls()
+            seeded.reset()
+            _hooks[env_cls] = RealisticValues(seeded.state())
+        rules = PolicyRules.from_ir(env_cls.ir())  # type: ignore[attr-defined]
+        _states[(env_cls, seed)] = generate_state(env_cls, seed, values=_hooks[env_cls],
+                                                  repair=ownership_repair(rules))
+    return clone(_states[(env_cls, seed)])
+
+
+def reset_to_initial(env: Any, initial: dict[str, Any] | None) -> None:
+    """Put a task's initial state in place in `env`."""
+    initial = initial or {"kind": "seed"}
+    if initial.get("kind") != "generated":
+        env.reset()
+    elif initial.get("values") == REALISTIC:
+        env.reset(state=realistic_state(type(env), int(initial["seed"])))
+    else:
+        env.reset(seed=initial["seed"])
