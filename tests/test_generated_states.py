@@ -160,3 +160,23 @@ def test_values_inside_a_users_records_are_found_by_meaning():
     doctor = [{"open_slots": {"2025-01-02": ["09:00", "10:00"], "2025-01-03": ["11:00"]}}]
     assert reachable(doctor, "new_date", {"k": "str"}, "", {}, docs) == ["2025-01-02", "2025-01-03"]
     assert reachable(doctor, "new_time", {"k": "str"}, "", {"new_date": "2025-01-03"}, docs) == ["11:00"]
+
+
+def test_realistic_states_made_in_threads_equal_those_made_one_by_one(envs):
+    """Rollouts play conversations in threads, each remaking its task's initial state: the shared
+    realistic-value hook must give every thread the state the sampler recorded (it once did not, and
+    18 of 160 tasks were refused as stale)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from envdsl.tasks import initial
+
+    cls = type(_env(envs, "specs/projects/projects.env"))
+    seeds = list(range(8)) * 3
+    initial._states.clear()
+    initial._hooks.clear()
+    one_by_one = {k: json.dumps(initial.realistic_state(cls, k), sort_keys=True) for k in range(8)}
+    initial._states.clear()
+    initial._hooks.clear()
+    with ThreadPoolExecutor(8) as pool:
+        made = list(pool.map(lambda k: (k, json.dumps(initial.realistic_state(cls, k), sort_keys=True)), seeds))
+    assert all(state == one_by_one[k] for k, state in made)

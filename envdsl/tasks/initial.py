@@ -8,6 +8,7 @@ and the ownership repair of envdsl/tasks, as the sampler makes them now).
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from envdsl.ir.rules import PolicyRules
@@ -19,19 +20,23 @@ from envdsl.tasks.realism import RealisticValues
 REALISTIC = "realistic"
 _hooks: dict[type, RealisticValues] = {}
 _states: dict[tuple[type, int], dict[str, Any]] = {}
+# one realistic-value hook per domain re-seeds its Faker before every value: two threads generating at
+# once (rollouts play conversations in threads) would interleave seeds and draws and make another state
+_lock = threading.Lock()
 
 
 def realistic_state(env_cls: type, seed: int) -> dict[str, Any]:
     """The realistic generated state for a generator seed (GenerationError, naming the rule, if none)."""
-    if (env_cls, seed) not in _states:
-        if env_cls not in _hooks:
-            seeded = env_cls()
-            seeded.reset()
-            _hooks[env_cls] = RealisticValues(seeded.state())
-        rules = PolicyRules.from_ir(env_cls.ir())  # type: ignore[attr-defined]
-        _states[(env_cls, seed)] = generate_state(env_cls, seed, values=_hooks[env_cls],
-                                                  repair=ownership_repair(rules))
-    return clone(_states[(env_cls, seed)])
+    with _lock:
+        if (env_cls, seed) not in _states:
+            if env_cls not in _hooks:
+                seeded = env_cls()
+                seeded.reset()
+                _hooks[env_cls] = RealisticValues(seeded.state())
+            rules = PolicyRules.from_ir(env_cls.ir())  # type: ignore[attr-defined]
+            _states[(env_cls, seed)] = generate_state(env_cls, seed, values=_hooks[env_cls],
+                                                      repair=ownership_repair(rules))
+        return clone(_states[(env_cls, seed)])
 
 
 def reset_to_initial(env: Any, initial: dict[str, Any] | None) -> None:
