@@ -20,6 +20,7 @@ from typing import Any, Iterator, Sequence
 
 from envdsl import __version__
 from envdsl import ir as IR
+from envdsl.ir.fidelity_allow import parse_allowances
 from envdsl.codegen.python_package import render_package, runtime_tables
 from envdsl.ir.package_name import package_name
 from envdsl.jsonloc import locate
@@ -146,6 +147,8 @@ def check_spec(path: Path, bag: DiagnosticBag, allow: Sequence[str | Path] = ())
     ok, seed = check_policy_and_seed(path, ir, module, bag, display, inputs, folders)
     if not ok:
         return None
+    # `# fidelity: allow` comments travel in the IR: `envdsl test` on the compiled package honours them
+    ir["fidelity_allow"] = parse_allowances(path.read_text(encoding="utf-8", errors="replace"))
     return CompiledSpec(path, display, ir, seed, inputs)
 
 

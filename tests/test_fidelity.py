@@ -202,3 +202,22 @@ def test_placeholders() -> None:
     assert is_placeholder("job posting id 1", "job_posting_id_label", "Job", "jobs")
     assert not is_placeholder("Senior data engineer", "title", "Job", "jobs")
     assert not is_placeholder("KT-1042", "sku", "Item", "items")
+
+
+def test_a_compiled_package_keeps_its_specs_silenced_findings(tmp_path: Path, in_repo: Path) -> None:
+    """`envdsl test generated/PKG` (what scripts/pipeline.sh runs) has no spec beside it: the compiler
+    carries the spec's `# fidelity: allow` comments in the IR, so the package passes like its spec."""
+    d = tmp_path / "shop"
+    d.mkdir()
+    (d / "shop.env").write_text(HEAD + FAITHFUL + '''
+# fidelity: allow F0103 sell_item: selling here only shows the sale price, the shop's stock is elsewhere
+read tool sell_item(item_id: str) -> Item "Sell an item." { return find(item_id) }
+''', encoding="utf-8")
+    (d / "shop.seed.json").write_text(json.dumps(SEED), encoding="utf-8")
+    code, out, err = run_cli("compile", str(d / "shop.env"), "-o", str(tmp_path / "gen"))
+    assert code == 0, err
+    ir = json.loads((tmp_path / "gen" / "shop" / "ir.json").read_text(encoding="utf-8"))
+    assert ir["fidelity_allow"] == [{"code": "F0103", "tool": "sell_item", "reason":
+                                     "selling here only shows the sale price, the shop's stock is elsewhere"}]
+    code, out, err = run_cli("test", str(tmp_path / "gen" / "shop"), "--examples", "3", "--json")
+    assert code == 0, out + err

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
+from envdsl.ir.fidelity_allow import parse_allowances
 from envdsl.proptest.domain import Domain
 from envdsl.proptest.report import Failure
 from envdsl.proptest.verbs import CHANGE, CREATE, DELETE, READ, STATUS, UPDATE, tool_verb
@@ -51,7 +52,6 @@ FIDELITY = {
     "F0109": "every parameter of the source tool appears in the spec's tool (name-mapping rule), same type",
     "F0110": "a successful result holds the fields of the source tool's response schema",
 }
-PRAGMA = re.compile(r"^\s*#\s*fidelity:\s*allow\s+(F01\d\d)\s+([A-Za-z_*][A-Za-z0-9_]*)\s*:\s*(\S.*)$")
 NATURAL_KEY_WORDS = frozenset("code name email symbol username handle iso slug abbreviation".split())
 GENERATED_KEY = re.compile(r"^[a-z]{1,8}_\d{3,5}$")
 TRIVIAL = frozenset(("[]", "{}", "null", "0", '""', "0.0", "false"))
@@ -74,23 +74,20 @@ class ToolFindings:
     variants: list[tuple[int, dict[str, Any]]] = field(default_factory=list)  # successful one-parameter changes
 
 
-def allowances(source: str) -> dict[tuple[str, str], str]:
-    """{(code, tool or "*"): reason} from `# fidelity: allow` comments of a spec file."""
-    path = Path(source)
-    if path.suffix != ".env" or not path.is_file():
-        return {}
-    out = {}
-    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
-        m = PRAGMA.match(line)
-        if m:
-            out[(m.group(1), m.group(2))] = m.group(3).strip()
-    return out
+def allowances(domain: Domain) -> dict[tuple[str, str], str]:
+    """{(code, tool or "*"): reason} from `# fidelity: allow` comments: those the compiler copied into the
+    IR (a compiled package has no spec beside it), and those of the spec file when the domain came from one."""
+    found = list(domain.ir.get("fidelity_allow", []))
+    path = Path(domain.source)
+    if path.suffix == ".env" and path.is_file():
+        found += parse_allowances(path.read_text(encoding="utf-8", errors="replace"))
+    return {(a["code"], a["tool"]): a["reason"] for a in found}
 
 
 def fidelity_checks(domain: Domain, sources: dict[str, dict[str, Any]] | None = None,
                     only: list[str] | None = None) -> list[Failure]:
     """Every fidelity finding of a domain (silenced ones dropped), plus first-pass internal errors."""
-    allowed = allowances(domain.source)
+    allowed = allowances(domain)
     checker = Checker(domain, sources or {}, only)
     out = []
     for f in checker.run():
