@@ -292,3 +292,46 @@ def test_example_seeds_are_samples_that_keep_their_references() -> None:
     shown = json.loads(system.split("with `library.seed.json`")[1].split("```json\n")[1].split("```")[0])
     assert 0 < len(shown["books"]) < len(library["books"])
     assert all(loan["book_id"] in shown["books"] for loan in shown["loans"].values())  # references resolve
+
+
+def test_a_dropped_source_parameter_is_fed_back_then_rejected(tmp_path: Path) -> None:
+    """The gate checks the LLM's spec against its source tools (F0109): a parameter the spec drops is
+    reported in the repair message, and a spec that never restores it is rejected."""
+    dropped = GOOD_SPEC.replace('write tool add_note(text: str "The text") -> Note', 'write tool add_note() -> Note') \
+        .replace("Note(note_id=id, text=text)", 'Note(note_id=id, text="a fresh note")')
+    with FakeServer([("reply", reply(dropped))] * 4) as server:
+        summary = run_synth(llm_config(tmp_path, server.url), progress=False, log=lambda m: None)
+    assert summary["rejected"] == 1 and summary["accepted"] == 0
+    assert len(server.requests) == 4  # the draft and three repairs
+    feedback = server.requests[1]["messages"][-1]["content"]
+    assert "F0109" in feedback and "'text'" in feedback
+    verdict = json.loads((only(tmp_path / "out", "rejected") / "verdict.json").read_text())
+    assert any("F0109" in d for d in verdict["details"])
+
+
+def test_a_spec_keeping_every_source_parameter_passes_the_source_check(tmp_path: Path) -> None:
+    with FakeServer([("reply", reply(GOOD_SPEC))]) as server:
+        summary = run_synth(llm_config(tmp_path, server.url), progress=False, log=lambda m: None)
+    assert (summary["accepted"], summary["rejected"]) == (1, 0) and len(server.requests) == 1
+    assert "the source is covered" in server.requests[0]["messages"][1]["content"]
+
+
+def test_gate_sources_follow_the_naming_rule_and_keep_fair_response_fields() -> None:
+    from envdsl.synth.writer_llm import gate_sources
+
+    returns = {"type": "object", "properties": {"noteId": {"type": "string"}, "created-at": {"type": "string"},
+                                                "tags": {"type": "array", "items": {"type": "string"}},
+                                                "owner": {"type": "object"}}}
+    tools = [Tool(id="a", source="s", api="notes", name="get-note", returns=returns,
+                  parameters={"type": "object", "properties": {"$filter": {"type": "string"}, "noteId": {},
+                                                               "api_key": {"type": "string"},
+                                                               "limit": {"type": "integer"}},
+                              "required": ["noteId"]}),
+             Tool(id="b", source="s", api="notes", name="list_notes",
+                  returns={"type": "array", "items": returns}, parameters={"type": "object", "properties": {}})]
+    got = gate_sources(tools)
+    assert got["get_note"]["params"] == {"$filter": {"name": "filter", "type": "str"},
+                                         "noteId": {"name": "noteId", "type": "str"},
+                                         "limit": {"name": "limit", "type": "int"}}  # api_key: transport
+    assert got["get_note"]["returns"] == ["noteId", "tags"]  # created-at is renamed; owner is not scalar
+    assert got["list_notes"] == {"params": {}, "returns": []}

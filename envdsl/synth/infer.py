@@ -252,6 +252,21 @@ def is_transport(original: str) -> bool:
     return is_noise(original) and snake not in LIMIT_PARAMS and snake not in OFFSET_PARAMS
 
 
+def source_params(tool: Tool, fallback: str = "p") -> dict[str, dict[str, str]]:
+    """{API name: {"name", "type"}} for every parameter of the source (transport ones aside) under the
+    name-mapping rule: what the fidelity gate's F0109 expects a spec's tool to declare."""
+    return {k: {"name": N.keep_or_identifier(k, fallback=fallback), "type": base_type(v).split("<")[0]}
+            for k, v in tool.properties.items() if not is_transport(k)}
+
+
+def source_fields(schema: Any) -> list[tuple[str, str]]:
+    """(API name, spec name) of the scalar top-level fields of a response schema, at most 16, noise aside:
+    the fields the fidelity gate's F0110 may expect a successful result to carry."""
+    return [(original, N.keep_or_identifier(original, fallback="f"))
+            for original, s in list(object_properties(schema).items())[:16]
+            if explicitly_scalar(s) and not is_noise(original)]
+
+
 def dropped_params(tool: Tool) -> list[str]:
     return [k for k in tool.properties if is_transport(k)]
 

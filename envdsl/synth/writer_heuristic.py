@@ -28,12 +28,9 @@ from envdsl.synth.infer import (
     Entity,
     Param,
     ToolPlan,
-    base_type,
-    explicitly_scalar,
     infer_domain,
-    is_noise,
-    is_transport,
-    object_properties,
+    source_fields,
+    source_params,
 )
 from envdsl.synth.sources import Tool
 
@@ -72,16 +69,10 @@ def sources(model: DomainModel) -> dict[str, dict[str, Any]]:
     for plan in model.plans:
         returns: list[str] = []
         if plan.kind in (GET, CREATE, UPDATE):
-            for original, schema in list(object_properties(plan.tool.returns).items())[:16]:
-                if explicitly_scalar(schema) and not is_noise(original):
-                    name = N.keep_or_identifier(original, fallback="f")
-                    if name in plan.entity.fields:
-                        returns.append(name)
+            returns = [name for _, name in source_fields(plan.tool.returns) if name in plan.entity.fields]
         # every parameter of the SOURCE (transport ones aside), not only those the writer kept
         kept = {p.original: {"name": p.name, "type": p.type.split("<")[0]} for p in plan.params}
-        params = {k: kept.get(k) or {"name": N.keep_or_identifier(k, fallback="p"),
-                                     "type": base_type(v).split("<")[0]}
-                  for k, v in plan.tool.properties.items() if not is_transport(k)}
+        params = {k: kept.get(k) or v for k, v in source_params(plan.tool).items()}
         out[plan.name] = {"params": params, "returns": returns}
     return out
 

@@ -40,7 +40,8 @@ NAMING_RULE = """Names: a tool or parameter name that is already a valid identif
 other name is written in snake_case from its words: `$filter` -> `filter`, `filter[x]` -> `filter_x`,
 `Get User Info` -> `get_user_info`; a reserved word or keyword gets a trailing `_` (`from` -> `from_`). Every API
 parameter must appear under that name with its type, optional (`T?` with a default) exactly when the API does
-not require it. Where a listing says `spec name:`, use that name."""
+not require it. Where a listing says `spec name:`, use that name. Parameters about the call rather than the data
+(credentials such as `api_key`, HTTP `X-` headers, paging tokens) may be left out."""
 
 GATE_RULES = """What the acceptance gate checks, besides compiling and never crashing:
 - parameters matter: every parameter is read by the tool's body and changes its result, the state or whether
@@ -54,7 +55,10 @@ GATE_RULES = """What the acceptance gate checks, besides compiling and never cra
   finds it for values held in the seed, so key the collection or search by that field;
 - records carry realistic data: fields beyond an id and a name, values that look real (names, emails,
   dates, codes, prices varying across records), not placeholders such as "item 1";
-- the result has the shape of the API's return schema where one is listed."""
+- the result has the shape of the API's return schema where one is listed;
+- the source is covered: an API parameter that the spec's tool lacks (under the naming rule above, or with
+  another type) and a scalar top-level field of a get, create or update tool's listed response that its record
+  result lacks are reported."""
 
 
 @functools.lru_cache(maxsize=1)
@@ -218,6 +222,40 @@ def spec_names(tool: Tool) -> list[str]:
     return [f"{json.dumps(a, ensure_ascii=False)} -> {b}" for a, b in pairs if a != b]
 
 
+def gate_sources(tools: list[Tool]) -> dict[str, dict[str, Any]]:
+    """What each spec tool's source says, for the fidelity gate (F0109, F0110), in the heuristic writer's
+    structure (writer_heuristic.sources): per spec tool name, {"params": {API name: {"name", "type"}},
+    "returns": [spec field names]}, under the names the prompt's naming rule gives."""
+    from envdsl.synth.infer import (
+        CREATE,
+        GET,
+        UPDATE,
+        classify,
+        object_properties,
+        source_fields,
+        source_params,
+        verb_and_noun,
+    )
+    from envdsl.synth.naming import keep_or_identifier
+
+    out: dict[str, dict[str, Any]] = {}
+    for t in tools:
+        # F0110 checks the first successful result (the first item of a list) for every listed field. The
+        # model picks its own record fields, so a field is expected only where that check is fair: a tool
+        # that returns the record (get, create, update, as for the heuristic writer; a list tool may mirror
+        # a wrapper object), a response whose fields are the object's own top-level properties (not items of
+        # an array, a list wrapper or allOf parts, which the shrunk schema in the prompt may hide), and a
+        # field whose API name the naming rule keeps as it is (the prompt only names renamed parameters).
+        returns: list[str] = []
+        top = t.returns.get("properties") if isinstance(t.returns, dict) else None
+        if isinstance(top, dict) and object_properties(t.returns) is top and \
+                classify(t, verb_and_noun(t)[0]) in (GET, CREATE, UPDATE):
+            returns = [name for original, name in source_fields(t.returns) if name == original]
+        out[keep_or_identifier(t.name, fallback="tool")] = {"params": source_params(t, fallback="x"),
+                                                           "returns": returns}
+    return out
+
+
 def tool_listing(tools: list[Tool]) -> str:
     lines = []
     for t in tools:
@@ -331,7 +369,8 @@ def write_with_llm(name: str, tools: list[Tool], work: Path, settings: dict[str,
                                 "with the spec and seed in full, in the same two blocks.")
                 else:
                     verdict = check_spec_dir(spec, mode=settings.get("gate_mode", "proptest"),
-                                             examples=settings.get("examples", 2), seed=settings.get("seed", 0))
+                                             examples=settings.get("examples", 2), seed=settings.get("seed", 0),
+                                             sources=gate_sources(tools))
                     if verdict.accepted:
                         return verdict
                     what = "The compiler reported" if verdict.reason == "compile" else "The property gate found"
