@@ -20,8 +20,8 @@ from typing import Any, Iterator, Sequence
 
 from envdsl import __version__
 from envdsl import ir as IR
-from envdsl.ir.fidelity_allow import parse_allowances
 from envdsl.codegen.python_package import render_package, runtime_tables
+from envdsl.ir.fidelity_allow import parse_allowances
 from envdsl.ir.package_name import package_name
 from envdsl.jsonloc import locate
 from envdsl.lang.checker import Checker
