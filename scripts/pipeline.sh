@@ -9,7 +9,7 @@
 # Needs `pip install torch==2.13.0 && pip install -e ".[train,dev]"`. The tau2 specs read their policy and
 # database from ../shared/data/tau2 beside the repository. Sizes can be changed through the environment:
 #   PYTHON (python)  TASKS_PER_DOMAIN (8)  HELDOUT_PER_DOMAIN (2)  SEED (0)  VERTICAL (tau2_retail)
-#   EPOCHS (1)  PROPTEST_EXAMPLES (3)  MAX_TURNS (8)  MAX_NEW_TOKENS (96)  OMP_NUM_THREADS (2)
+#   EPOCHS (1)  PROPTEST_EXAMPLES (3)  MAX_TURNS (16)  MAX_NEW_TOKENS (96)  OMP_NUM_THREADS (2)
 # The tiny model is trained on the full prompts (policy + tool schemas: 3K-7K tokens each), so the pipeline
 # overrides the tiny config's 512-token vocabulary and 1024-token max_length, which would leave no assistant token.
 set -euo pipefail
@@ -23,7 +23,7 @@ SEED="${SEED:-0}"
 VERTICAL="${VERTICAL:-tau2_retail}"
 EPOCHS="${EPOCHS:-1}"
 PROPTEST_EXAMPLES="${PROPTEST_EXAMPLES:-3}"
-MAX_TURNS="${MAX_TURNS:-8}"
+MAX_TURNS="${MAX_TURNS:-16}"  # the policy's identification and confirmation turns need room
 export ENVDSL_HF_MAX_NEW_TOKENS="${MAX_NEW_TOKENS:-96}"
 export OMP_NUM_THREADS="${OMP_NUM_THREADS:-2}"
 export TOKENIZERS_PARALLELISM=false HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1
