@@ -19,6 +19,8 @@ from __future__ import annotations
 import re
 from typing import Any, Iterable
 
+from envdsl.tasks.ownership import leaves
+
 SCALAR = (str, int)
 
 
@@ -35,7 +37,7 @@ def scope_records(state: dict[str, Any], collections: Iterable[str], keys: Itera
     direct = list(found.values())
     if not hop:
         return direct
-    mentioned = {str(v) for rec in direct for v in _leaves(rec) if isinstance(v, SCALAR) and not isinstance(v, bool)}
+    mentioned = {str(v) for rec in direct for v in leaves(rec) if isinstance(v, SCALAR) and not isinstance(v, bool)}
     for c in colls:
         for k, rec in state[c].items():
             if not isinstance(rec, dict) or (c, str(k)) in found:
@@ -104,15 +106,6 @@ def _says(text: str, words: str) -> bool:
     return bool(re.search(r"\b" + re.escape(words) + r"s?\b", text.lower()))
 
 
-def _leaves(value: Any) -> Iterable[Any]:
-    if isinstance(value, dict):
-        for v in value.values():
-            yield from _leaves(v)
-    elif isinstance(value, list):
-        for v in value:
-            yield from _leaves(v)
-    else:
-        yield value
 
 
 def siblings(records: list[dict[str, Any]], value: Any) -> list[Any]:
