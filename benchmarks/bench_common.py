@@ -70,3 +70,14 @@ def write_results(folder: Path, name: str, data: dict[str, Any]) -> Path:
     path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
     print(f"wrote {path}")
     return path
+
+
+def write_json_atomic(path: str | Path, data: dict[str, Any]) -> None:
+    """Write a results file whole or not at all (a `.tmp` beside it, then a rename), and echo it."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(str(path) + ".tmp")
+    text = json.dumps(data, indent=1, sort_keys=True)
+    tmp.write_text(text + "\n")
+    os.replace(tmp, path)
+    print(text)

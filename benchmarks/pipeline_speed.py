@@ -10,11 +10,12 @@ go to benchmarks/results/pipeline_speed.json.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import time
 from pathlib import Path
+
+from bench_common import write_json_atomic
 
 from envdsl import compiler as C
 from envdsl.lang.diagnostics import DiagnosticBag
@@ -64,11 +65,7 @@ def main() -> None:
                                           f"{platform.python_version()}, {os.cpu_count()} cpus",
               "tasks": total_tasks, "verified_tasks_per_s_per_core": round(total_tasks / t_tasks, 1),
               "oracle_conversations_per_s_per_core": round(total_convs / t_convs, 1), "domains": per_domain}
-    Path(args.o).parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(args.o + ".tmp")
-    tmp.write_text(json.dumps(result, indent=1, sort_keys=True) + "\n")
-    os.replace(tmp, args.o)
-    print(json.dumps(result, indent=1, sort_keys=True))
+    write_json_atomic(args.o, result)
 
 
 if __name__ == "__main__":

@@ -20,9 +20,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import time
 from pathlib import Path
+
+from bench_common import write_json_atomic
 
 from envdsl import compiler as C
 from envdsl.ir.rules import PolicyRules
@@ -85,11 +86,7 @@ def main() -> None:
     for p in C.find_specs(args.specs, DiagnosticBag()):
         domains[Path(p).stem] = measure(str(p), args.n, args.seed)
     result = {"tasks_per_domain": args.n, "seed": args.seed, "cores_used": 1, "domains": domains}
-    Path(args.o).parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(args.o + ".tmp")
-    tmp.write_text(json.dumps(result, indent=1, sort_keys=True) + "\n")
-    os.replace(tmp, args.o)
-    print(json.dumps(result, indent=1, sort_keys=True))
+    write_json_atomic(args.o, result)
 
 
 if __name__ == "__main__":

@@ -114,12 +114,7 @@ class Checker:
             "domain": {"name": dom.name, "description": dom.description or ""},
             "policy": {"text": policy[0].text, "file": policy[0].file} if policy else {"text": "", "file": None},
             "seed": seed[0].path if seed else None,
-            "enums": [{"name": e.name, "description": e.description or "", "members": [m for m, _ in e.members]}
-                      for e in self.enums.values()],
-            "records": [self._record_ir(r) for r in self.records.values()],
-            "unions": [{"name": u.name, "tag": u.tag, "description": u.description or "",
-                        "variants": [{"value": v, "record": r} for v, r, _ in u.variants]}
-                       for u in self.unions.values()],
+            **self._types_ir(),
             "consts": [{"name": n, "type": t, "value": v} for n, (t, v) in self.consts.items()],
             "state": list(self.state.values()),
             "invariants": invariants,
@@ -127,6 +122,17 @@ class Checker:
             "rules": rules,
             "functions": functions,
             "tools": tools,
+        }
+
+    def _types_ir(self) -> dict[str, Any]:
+        """The enums, records and unions of the IR: shared by check() and state_ir()."""
+        return {
+            "enums": [{"name": e.name, "description": e.description or "", "members": [m for m, _ in e.members]}
+                      for e in self.enums.values()],
+            "records": [self._record_ir(r) for r in self.records.values()],
+            "unions": [{"name": u.name, "tag": u.tag, "description": u.description or "",
+                        "variants": [{"value": v, "record": r} for v, r, _ in u.variants]}
+                       for u in self.unions.values()],
         }
 
     def state_ir(self) -> dict[str, Any] | None:
@@ -141,12 +147,7 @@ class Checker:
         return {
             "policy": {"text": policy.text, "file": policy.file} if policy else {"text": "", "file": None},
             "seed": seed.path if seed else None,
-            "enums": [{"name": e.name, "description": e.description or "", "members": [m for m, _ in e.members]}
-                      for e in self.enums.values()],
-            "records": [self._record_ir(r) for r in self.records.values()],
-            "unions": [{"name": u.name, "tag": u.tag, "description": u.description or "",
-                        "variants": [{"value": v, "record": r} for v, r, _ in u.variants]}
-                       for u in self.unions.values()],
+            **self._types_ir(),
             "state": list(self.state.values()),
         }
 
