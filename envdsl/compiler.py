@@ -143,12 +143,13 @@ def check_spec(path: Path, bag: DiagnosticBag, allow: Sequence[str | Path] = ())
         if partial is not None:
             check_policy_and_seed(path, partial, module, bag, display, {}, folders)
         return None
-    inputs = {path.name: _sha(path.read_bytes())}
+    source = path.read_bytes()
+    inputs = {path.name: _sha(source)}
     ok, seed = check_policy_and_seed(path, ir, module, bag, display, inputs, folders)
     if not ok:
         return None
     # `# fidelity: allow` comments travel in the IR: `envdsl test` on the compiled package honours them
-    ir["fidelity_allow"] = parse_allowances(path.read_text(encoding="utf-8", errors="replace"))
+    ir["fidelity_allow"] = parse_allowances(source.decode("utf-8", errors="replace"))
     return CompiledSpec(path, display, ir, seed, inputs)
 
 
