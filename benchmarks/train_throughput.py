@@ -2,6 +2,7 @@
 
     OMP_NUM_THREADS=2 python benchmarks/train_throughput.py              # tiny model on CPU
     python benchmarks/train_throughput.py --size small                   # ~50M-parameter model, meant for a GPU
+    python benchmarks/train_throughput.py --size qwen3-0.6b              # Qwen3-0.6B's shape (596M), bf16 on a GPU
 
 Runs SFTTrainer exactly as `python -m train` does (same chat template, assistant-only labels, collator) on
 synthetic tool-calling trajectories, skips warm-up steps, and merges the result into
@@ -31,39 +32,58 @@ SIZES = {
     # Large enough to keep a GPU busy, small enough to build in seconds.
     "small": {"vocab_size": 4096, "hidden_size": 768, "intermediate_size": 2048, "num_hidden_layers": 8,
               "num_attention_heads": 12, "num_key_value_heads": 4, "head_dim": 64},
+    # The shape of Qwen3-0.6B (its config.json): 28 layers, hidden 1024, 16 query and 8 key/value heads of 128, tied
+    # embeddings of 151,936 rows. The BPE tokenizer trained here has far fewer tokens; the embedding table is padded
+    # to Qwen's row count (as Qwen pads its own 151,669-token vocabulary), so the LM head costs what it costs there.
+    "qwen3-0.6b": {"vocab_size": 4096, "embedding_rows": 151936, "hidden_size": 1024, "intermediate_size": 3072,
+                   "num_hidden_layers": 28, "num_attention_heads": 16, "num_key_value_heads": 8, "head_dim": 128,
+                   "max_position_embeddings": 40960, "rope_theta": 1000000.0, "rms_norm_eps": 1e-6},
 }  # fmt: skip
+# Tool-call rounds per synthetic conversation: long enough that the larger models see 1-2K-token sequences, as the
+# compact conversations of the learning-signal benchmark are.
+ROUNDS = {"tiny": 1, "small": 1, "qwen3-0.6b": 6}
 # Dense bf16 peak of common accelerators, in FLOP/s (vendor datasheets, without sparsity).
 PEAK_BF16_FLOPS = {"H100": 989e12, "H200": 989e12, "A100": 312e12, "L40S": 362e12, "A10": 125e12, "L4": 121e12}
 
 
-def synthetic_conversation(rng: random.Random, domain: str, index: int) -> dict:
-    words = ["order", "book", "refund", "status", "member", "address", "delivery", "title", "account", "plan"]
-    question = " ".join(rng.choice(words) for _ in range(rng.randint(8, 30)))
-    arguments = {"query": " ".join(rng.choice(words) for _ in range(rng.randint(2, 6))), "limit": rng.randint(1, 9)}
-    result = [{"id": rng.randint(1, 10**6), "text": " ".join(rng.choice(words) for _ in range(12))} for _ in range(3)]
+WORDS = ["order", "book", "refund", "status", "member", "address", "delivery", "title", "account", "plan"]
+
+
+def tool_round(rng: random.Random, domain: str, call_id: str) -> list[dict]:
+    """One assistant tool call, its result, and the assistant's reply."""
+    arguments = {"query": " ".join(rng.choice(WORDS) for _ in range(rng.randint(2, 6))), "limit": rng.randint(1, 9)}
+    result = [{"id": rng.randint(1, 10**6), "text": " ".join(rng.choice(WORDS) for _ in range(12))} for _ in range(3)]
+    return [
+        {"role": "assistant", "content": "", "tool_calls": [{"id": call_id, "type": "function",
+         "function": {"name": f"{domain}_search", "arguments": json.dumps(arguments)}}]},
+        {"role": "tool", "tool_call_id": call_id, "name": f"{domain}_search", "content": json.dumps(result)},
+        {"role": "assistant", "content": " ".join(rng.choice(WORDS) for _ in range(rng.randint(10, 40)))},
+    ]  # fmt: skip
+
+
+def synthetic_conversation(rng: random.Random, domain: str, index: int, rounds: int = 1) -> dict:
+    question = " ".join(rng.choice(WORDS) for _ in range(rng.randint(8, 30)))
+    messages = [{"role": "system", "content": f"You help with {domain}."}, {"role": "user", "content": question}]
+    for r in range(rounds):
+        if r:
+            messages.append({"role": "user", "content": " ".join(rng.choice(WORDS) for _ in range(rng.randint(8, 30)))})
+        messages += tool_round(rng, domain, f"c{index}_{r}")
     tool = {"type": "function", "function": {"name": f"{domain}_search", "description": "Search records.",
             "parameters": {"type": "object", "properties": {"query": {"type": "string"}, "limit": {"type": "integer"}}}}}
     return {
         "domain": domain,
         "task_id": f"{domain}-{index}",
         "tools": json.dumps([tool]),
-        "messages": [
-            {"role": "system", "content": f"You help with {domain}."},
-            {"role": "user", "content": question},
-            {"role": "assistant", "content": "", "tool_calls": [{"id": f"c{index}", "type": "function",
-             "function": {"name": f"{domain}_search", "arguments": json.dumps(arguments)}}]},
-            {"role": "tool", "tool_call_id": f"c{index}", "name": f"{domain}_search", "content": json.dumps(result)},
-            {"role": "assistant", "content": " ".join(rng.choice(words) for _ in range(rng.randint(10, 40)))},
-        ],
+        "messages": messages,
     }  # fmt: skip
 
 
-def write_trajectories(directory: Path, conversations: int, seed: int) -> None:
+def write_trajectories(directory: Path, conversations: int, seed: int, rounds: int = 1) -> None:
     rng = random.Random(seed)
     with open(directory / "shard-00000.jsonl", "w", encoding="utf-8") as handle:
         for index in range(conversations):
             domain = "general_a" if index % 4 else "vertical_b"
-            handle.write(json.dumps(synthetic_conversation(rng, domain, index)) + "\n")
+            handle.write(json.dumps(synthetic_conversation(rng, domain, index, rounds)) + "\n")
 
 
 def peak_flops(device_name: str, override_tflops: float | None) -> float | None:
@@ -81,7 +101,8 @@ def main() -> int:
     parser.add_argument("--steps", type=int, default=None, help="measured optimizer steps (default: 20 CPU, 50 GPU)")
     parser.add_argument("--warmup-steps", type=int, default=3)
     parser.add_argument("--batch-size", type=int, default=8)
-    parser.add_argument("--max-length", type=int, default=1024)
+    parser.add_argument("--max-length", type=int, default=None, help="default 1024; 2048 for qwen3-0.6b")
+    parser.add_argument("--rounds", type=int, default=None, help="tool-call rounds per synthetic conversation")
     parser.add_argument("--packing", action="store_true", help="padding-free packing (use with flash attention on GPU)")
     parser.add_argument("--peak-tflops", type=float, default=None, help="peak FLOP/s of the device, for MFU")
     parser.add_argument("--output", "--results", dest="output", type=Path, default=RESULTS)
@@ -99,6 +120,8 @@ def main() -> int:
 
     on_gpu = torch.cuda.is_available()
     size = args.size or ("small" if on_gpu else "tiny")
+    rounds = args.rounds or ROUNDS[size]
+    args.max_length = args.max_length or (2048 if size == "qwen3-0.6b" else 1024)
     measured = args.steps or (50 if on_gpu else 20)
     total_steps = args.warmup_steps + measured
     conversations = total_steps * args.batch_size * 4 // 3 + 8  # phase 1 gets 3/4 of them
@@ -118,7 +141,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as workdir:
         data_dir = Path(workdir) / "data"
         data_dir.mkdir()
-        write_trajectories(data_dir, conversations, seed=0)
+        write_trajectories(data_dir, conversations, seed=0, rounds=rounds)
         config = validate({
             "output_dir": str(Path(workdir) / "run"),
             "model": {"tiny": SIZES[size]},
@@ -154,6 +177,8 @@ def main() -> int:
         "threads": torch.get_num_threads(),
         "omp_num_threads": os.environ.get("OMP_NUM_THREADS"),
         "model_size": size,
+        "architecture": SIZES[size],
+        "rounds_per_conversation": rounds,
         "parameters": parameters,
         "dtype": dtype,
         "bf16_autocast": on_gpu,
@@ -162,6 +187,7 @@ def main() -> int:
         "packing": args.packing,
         "measured_steps": measured,
         "tokens": tokens,
+        "tokens_per_sequence": round(tokens / (measured * args.batch_size), 1),
         "seconds": round(seconds, 4),
         "tokens_per_second": round(tokens_per_second, 1),
         "model_flops_per_second": 6 * parameters * tokens_per_second,

@@ -113,8 +113,11 @@ def build_model(tokenizer, architecture: dict[str, Any], seed: int):
         "tie_word_embeddings": True,
     }
     settings.update(architecture)
+    # `embedding_rows` pads the embedding table beyond the tokenizer (as Qwen pads 151,669 tokens to 151,936 rows),
+    # so a model can have a released model's shape while its tokenizer is trained on a little data.
+    rows = max(len(tokenizer), int(settings.pop("embedding_rows", 0)))
     config = Qwen3Config(
-        vocab_size=len(tokenizer),
+        vocab_size=rows,
         pad_token_id=tokenizer.pad_token_id,
         eos_token_id=tokenizer.eos_token_id,
         bos_token_id=None,
