@@ -68,8 +68,9 @@ def synthetic_conversation(rng: random.Random, domain: str, index: int, rounds: 
         if r:
             messages.append({"role": "user", "content": " ".join(rng.choice(WORDS) for _ in range(rng.randint(8, 30)))})
         messages += tool_round(rng, domain, f"c{index}_{r}")
+    properties = {"query": {"type": "string"}, "limit": {"type": "integer"}}
     tool = {"type": "function", "function": {"name": f"{domain}_search", "description": "Search records.",
-            "parameters": {"type": "object", "properties": {"query": {"type": "string"}, "limit": {"type": "integer"}}}}}
+            "parameters": {"type": "object", "properties": properties}}}
     return {
         "domain": domain,
         "task_id": f"{domain}-{index}",
@@ -97,7 +98,8 @@ def peak_flops(device_name: str, override_tflops: float | None) -> float | None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--size", choices=sorted(SIZES), default=None, help="model size (default: tiny on CPU, small on GPU)")
+    parser.add_argument("--size", choices=sorted(SIZES), default=None,
+                        help="model size (default: tiny on CPU, small on GPU)")
     parser.add_argument("--steps", type=int, default=None, help="measured optimizer steps (default: 20 CPU, 50 GPU)")
     parser.add_argument("--warmup-steps", type=int, default=3)
     parser.add_argument("--batch-size", type=int, default=8)

@@ -181,3 +181,18 @@ def test_small_cpu_config_builds_a_model_of_a_few_million_parameters():
     parameters = sum(p.numel() for p in model.parameters())
     assert 4_000_000 <= parameters <= 4_400_000, parameters  # the config's comment says 4.2M
     assert config.data.max_length <= sizes["max_position_embeddings"]
+
+
+def test_embedding_rows_pad_the_table_beyond_the_tokenizer_and_never_shrink_it():
+    """benchmarks/train_throughput.py --size qwen3-0.6b gives the model Qwen's 151,936 embedding rows over a small
+    trained tokenizer; a row count below the tokenizer's length must not cut tokens off."""
+    from train.tiny_model import build_model
+
+    sizes = {"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 1, "num_attention_heads": 2,
+             "num_key_value_heads": 1, "head_dim": 16}
+    padded = build_model(_VocabOnly(300), {**sizes, "embedding_rows": 1024}, seed=0)
+    assert padded.config.vocab_size == 1024
+    assert padded.get_input_embeddings().weight.shape == (1024, 32)
+    assert padded.lm_head.weight.data_ptr() == padded.get_input_embeddings().weight.data_ptr()  # still tied
+    assert build_model(_VocabOnly(300), {**sizes, "embedding_rows": 100}, seed=0).config.vocab_size == 300
+    assert build_model(_VocabOnly(300), sizes, seed=0).config.vocab_size == 300
