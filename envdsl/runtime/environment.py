@@ -83,6 +83,24 @@ class Environment:
         self.clock = clock
         self.db = Db(self._load_seed() if state is None else self._checked_state(state), clock)
         self._base_is_seed = state is None
+        self._sync_loaded()
+
+    def _sync_loaded(self) -> None:
+        """Run the hooks once on a state just loaded (seed, given or generated), as after a call, so that
+        every state the environment shows is in sync (tau2-bench syncs after setting a state too). A hook that
+        fails on it makes the state invalid."""
+        if not self.HOOKS:
+            return
+        mark = self.db.mark()
+        metering = budget.start()
+        try:
+            for hook in self.HOOKS:
+                hook(self.db)
+        except ToolError as e:
+            self.db.rollback(mark)
+            raise ValueError(f"invalid state: a hook fails on it: {e.message}") from None
+        finally:
+            budget.stop(metering)
 
     # ---- construction helpers
     @classmethod
@@ -213,10 +231,12 @@ class Environment:
             self.db = Db(self._checked_state(state), self.clock)
         elif self._base_is_seed:
             self.db.rollback(0)
+            self._sync_loaded()
             return
         else:
             self.db = Db(self._load_seed(), self.clock)
         self._base_is_seed = state is None and seed is None
+        self._sync_loaded()
 
     def call(self, name: str, arguments: Any = None, *, actor: str = "agent") -> ToolResult:
         """Run one tool call. Never raises: whatever the arguments (any size or depth), the answer
