@@ -229,9 +229,9 @@ class TwoActorSampler:
         text = self.functions[assertion[0]].get("description") or assertion[0].replace("_", " ")
         text = text.split(":", 1)[1].strip() if text.lower().startswith("assertion:") else text
         text = text.rstrip(".").replace("the customer's ", "your ").replace("The customer's ", "your ")
-        return (f"You want help: you expect that {text[:1].lower() + text[1:]}, but it is not so. "
-                "When the agent asks you to do something at home, do it and say what you see. "
-                f"You know your {', '.join(self._identity_params())}.")
+        return (f"You want to get help: it is not true now that {text[:1].lower() + text[1:]}. "
+                f"You know your {', '.join(self._identity_params())}. "
+                "When the agent asks you to do something at home, you do it and say what you see.")
 
     def _identity_params(self) -> list[str]:
         assert self.rules.user is not None
