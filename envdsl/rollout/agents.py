@@ -116,10 +116,14 @@ class OracleAgent:
                 done.append(f"- {action(self.tools[c['name']])}{_details(c['arguments'])}: done")
         last_read = next((m["content"] for m in reversed(messages) if m["role"] == "tool"
                           and not m["content"].startswith("Error:")), None)
+        if self.user_asked and messages[-1]["role"] == "user":
+            last_read = None  # what the user did on their side came after any result: do not quote a stale one
         parts = []
         if done:
             parts.append("All set. Here is what I did for you:\n" + "\n".join(done))
-        elif last_read is not None:
+        if self.user_asked:
+            parts.append("Thank you for doing that on your side; that should have fixed it.")
+        elif not done and last_read is not None:
             parts.append(f"Here is what I found: {summarize(last_read)}.")
         parts.append("Is there anything else I can help you with?")
         return "\n".join(parts)
