@@ -245,7 +245,8 @@ def report_lines(report: TwoActorReport) -> list[str]:
              f"  assertions passed: {report.assertions_passed}/{report.assertions_total}",
              f"  initial agent database: {'equal' if report.initial_db_match else 'DIFFERS'}"]
     for m in report.mismatches[:20]:
-        lines.append(f"task {m.task_id} {m.kind} {m.call or ''} at {m.where}: expected {m.expected!r}, got {m.actual!r}")
+        lines.append(f"task {m.task_id} {m.kind} {m.call or ''} at {m.where}: expected {m.expected!r}, "
+                     f"got {m.actual!r}")
     if len(report.mismatches) > 20:
         lines.append(f"... and {len(report.mismatches) - 20} more")
     return lines

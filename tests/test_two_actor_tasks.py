@@ -11,12 +11,12 @@ import pytest
 from testkit import REPO, run_cli
 
 from envdsl.llm import ScriptedBackend
+from envdsl.replay_actors import replay_problems, replay_two_actor, side_hash
 from envdsl.rollout import FilterConfig, judge, run_conversation
 from envdsl.rollout.agents import LLMAgent, OracleAgent
 from envdsl.rollout.filters import tool_defaults
 from envdsl.rollout.two_actor import requested_tool
 from envdsl.rollout.users import LLMUser, ScriptedUser
-from envdsl.replay_actors import replay_problems, replay_two_actor, side_hash
 from envdsl.session import environment_from_spec
 from envdsl.tasks.two_actor import TwoActorSampler
 
@@ -142,7 +142,8 @@ def _gold_by_hand(env: Any, task: dict[str, Any]) -> dict[str, Any]:
         env.call_function(a["func_name"], a["arguments"])
     outputs = []
     for a in task["evaluation_criteria"]["actions"]:
-        r = env.call_user(a["name"], a["arguments"]) if a.get("requestor") == "user" else env.call(a["name"], a["arguments"])
+        actor = "user" if a.get("requestor") == "user" else "agent"
+        r = env.call(a["name"], a["arguments"], actor=actor)
         outputs.append({"name": a["name"], "output": r.content, "error": not r.ok})
     state = env.state()
     user_fields = set(env.user_state_fields())
@@ -211,3 +212,21 @@ def test_replay_of_user_actions_on_a_one_actor_spec_is_refused_by_the_cli(tmp_pa
     assert code == 1 and out == ""
     assert "cannot replay task t1: action 0 (get_order_details) is the user's, but the spec has no user tools" in err
     assert "refused" in err
+
+
+def test_the_adapters_offer_the_agent_tools_only(env: Any, tasks: list[dict[str, Any]]) -> None:
+    from envdsl.integrations import trl as envdsl_trl
+    from envdsl.integrations.episodes import Episode, agent_tools
+    from envdsl.integrations.mcp_server import EpisodeTable
+
+    cls = type(env)
+    agent = list(cls.TOOLS)
+    assert [t["name"] for t in agent_tools(cls)] == agent
+    trl_cls = envdsl_trl.environment_class(cls, [])
+    assert [name for name in vars(trl_cls) if not name.startswith("_")] == agent
+    table = EpisodeTable({"helpdesk": cls})
+    assert sorted(table.tools) == sorted(agent)
+    # an episode of a two-actor task starts from the task's set-up
+    episode = Episode(cls())
+    episode.start(tasks[0])
+    assert episode.env.call_function("internet_works").value is False

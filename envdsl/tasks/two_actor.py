@@ -99,7 +99,7 @@ class TwoActorSampler:
             return None
         assertions = self._bound_calls(self._assertion_names(), self.cls.ENV_FUNCTIONS, owned)
         # first a working set-up (the customer's router on their line: an assertion holds), then what breaks it
-        healthy = []
+        healthy: list[tuple[tuple[str, dict[str, Any]] | None, tuple[str, dict[str, Any]]]] = []
         for base in [None, *setups]:
             env.reset()
             if base is not None and not self._changes(base):
@@ -141,7 +141,6 @@ class TwoActorSampler:
         moves += [("user", n, a) for n, a in self._bound_calls(
             [t for t in self.view.user_tools if self.cls.USER_TOOLS[t].effect == "write"], self.cls.USER_TOOLS,
             owned)]
-        env = self.env
         for length in range(1, MAX_FIX + 1):
             for seq in itertools.permutations(moves, length):
                 if not any(actor == "user" for actor, _, _ in seq):
@@ -164,7 +163,8 @@ class TwoActorSampler:
 
     # ---- the task record
     def _task(self, user: str, owned: dict[str, list[Any]], initial_hash: str, init: list[tuple[str, dict[str, Any]]],
-              assertion: tuple[str, dict[str, Any]], fix: list[tuple[str, str, dict[str, Any]]]) -> dict[str, Any] | None:
+              assertion: tuple[str, dict[str, Any]], fix: list[tuple[str, str, dict[str, Any]]]
+              ) -> dict[str, Any] | None:
         assert self.rules.user is not None
         env = self.env
         env.reset()
@@ -221,7 +221,8 @@ class TwoActorSampler:
         }
         basis = {"init": task["init_actions"], "calls": [(c["name"], c["arguments"]) for c in gold_calls],
                  "user": [(c["name"], c["arguments"], c["after"]) for c in user_actions], "assert": task["assertions"]}
-        task["task_id"] = f"{self.domain}-u-{hashlib.sha256(json.dumps(basis, sort_keys=True).encode()).hexdigest()[:12]}"
+        digest = hashlib.sha256(json.dumps(basis, sort_keys=True).encode()).hexdigest()[:12]
+        task["task_id"] = f"{self.domain}-u-{digest}"
         task["goal"] = self._goal(assertion)
         return dict(sorted(task.items()))
 
