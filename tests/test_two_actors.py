@@ -195,3 +195,21 @@ def test_the_package_has_per_actor_tool_files(spec: Path) -> None:
     assert [t["function"]["name"] for t in json.loads(files["user_tools.json"])] == ["toggle_power"]
     text = files["environment.py"].decode()
     assert "USER_TOOLS = {" in text and "ENV_FUNCTIONS = {" in text and "HOOKS = [T.sync]" in text
+
+
+def _gate(spec: Path) -> Any:
+    from envdsl.proptest.domain import Domain
+    from envdsl.proptest.runner import Options, gate_domain
+
+    env_cls = type(environment_from_spec(str(spec)))
+    return gate_domain(Domain(env_cls.DOMAIN, env_cls, str(spec)), Options(examples=15, fidelity=False))
+
+
+def test_the_property_gate_covers_user_tools_and_hooks(spec: Path) -> None:
+    result = _gate(spec)
+    assert result.failures == [] and result.tools == 3  # two agent tools and the user's toggle_power
+    # a hook that leaves an invalid state behind fails write_keeps_state_valid, on a user tool's call too
+    spec.write_text(SPEC.replace("reboots: int = 0", "reboots: int @max(1) = 0")
+                    .replace("hook sync() {", "hook sync() {\n  reboots += 1"), encoding="utf-8")
+    failures = _gate(spec).failures
+    assert failures and {f.property for f in failures} >= {"write_keeps_state_valid"}
