@@ -213,3 +213,15 @@ def test_the_property_gate_covers_user_tools_and_hooks(spec: Path) -> None:
                     .replace("hook sync() {", "hook sync() {\n  reboots += 1"), encoding="utf-8")
     failures = _gate(spec).failures
     assert failures and {f.property for f in failures} >= {"write_keeps_state_valid"}
+
+
+@pytest.mark.parametrize("tool", [
+    'write tool all_off() -> int {\n  for d in devices {\n    d.powered = false\n  }\n  return 1\n}\n',
+    'fn dev(id: str) -> Device {\n  return devices[id] ?? fail "no"\n}\n'
+    'write tool off(id: str) -> bool {\n  let d = dev(id)\n  d.powered = false\n  return true\n}\n',
+    'write tool add_dev(id: str) -> bool {\n  insert devices[id] = Device(device_id=id)\n  return true\n}\n',
+    'write tool off(id: str) -> bool {\n  return set_power(id, false)\n}\n',  # an env fn called by a tool
+], ids=["loop", "helper_result", "insert", "env_fn"])
+def test_every_way_of_writing_the_users_state_is_caught(tool: str) -> None:
+    assert codes(SPEC + tool) == ["E1001"]
+    assert codes(SPEC + tool + "shared devices\n") == []

@@ -471,7 +471,8 @@ class Checker:
             info = self.tools[tool]
             span = _stmt_span(info.decl.body, line) or info.decl.name_span
             self.err("E1001", f"{actor} tool '{tool}' writes {other} state '{root}'", span,
-                     f"let a hook or an env fn change it, or declare `shared {root}` if both actors may write it")
+                     f"let that side's own tools, a hook or the task's set-up change it, or declare `shared {root}` "
+                     "if both actors may write it")
         return shared
 
     def _check_recursion_and_effects(self) -> None:
