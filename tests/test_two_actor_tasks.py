@@ -230,3 +230,18 @@ def test_the_adapters_offer_the_agent_tools_only(env: Any, tasks: list[dict[str,
     episode = Episode(cls())
     episode.start(tasks[0])
     assert episode.env.call_function("internet_works").value is False
+
+
+def test_the_cli_replays_a_two_actor_benchmark_and_says_what_it_compared(env: Any, tmp_path: Path) -> None:
+    env.reset()
+    gold = {"domain": "helpdesk", "initial_db_hash": side_hash(env, "agent"),
+            "tasks": [_gold_by_hand(env, t) for t in TAU2_TASKS]}
+    (tmp_path / "tasks.json").write_text(json.dumps(TAU2_TASKS), encoding="utf-8")
+    (tmp_path / "gold_replay.json").write_text(json.dumps(gold), encoding="utf-8")
+    code, out, err = run_cli("replay", str(SPEC), "--tasks", str(tmp_path))
+    assert code == 0, err
+    assert "databases compared by whole-database hash per side" in out
+    assert "agent databases equal: 2/2" in out and "user databases equal: 2/2" in out
+    assert "assertions passed: 3/3" in out and "tool outputs identical: 3/3" in out
+    code, out, _ = run_cli("replay", str(SPEC), "--tasks", str(tmp_path), "--json")
+    assert code == 0 and json.loads(out)["assertions_passed"] == 3
