@@ -108,6 +108,11 @@ def test_an_llm_user_gets_only_the_user_tools_and_its_calls_run(env: Any, tasks:
     offered = [r["tools"] for r in backend.requests]
     assert offered[0] is not None and sorted(s["function"]["name"] for s in offered[0]) == sorted(env.USER_TOOLS)
     assert [c["name"] for c in record["user_calls"]] == ["plug_in_cable"]
+    # the user model sees its call answered in the OpenAI format before it speaks
+    after_call = backend.requests[2]["messages"]
+    assert after_call[-2]["tool_calls"][0]["id"] == "u1"
+    assert after_call[-1] == {"role": "tool", "tool_call_id": "u1", "name": "plug_in_cable",
+                              "content": "The cable is plugged in."}
     assert record["assertions"][0]["passed"]
 
 

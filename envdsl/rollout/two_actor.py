@@ -108,14 +108,17 @@ class UserSide:
         return f"I tried, but it did not work: {result.content.removeprefix('Error: ')}"
 
 
-def user_tool_call_reply(side: UserSide, reply: dict[str, Any]) -> list[str]:
-    """Run the tool calls an LLM-played user asked for; what each returned, as text for its next turn."""
+def user_tool_call_reply(side: UserSide, reply: dict[str, Any]) -> list[dict[str, Any]]:
+    """Run the tool calls an LLM-played user asked for: one tool message each (OpenAI format), answering the
+    call's id, with what the call returned."""
     out = []
-    for call in reply.get("tool_calls") or []:
+    for n, call in enumerate(reply.get("tool_calls") or []):
         fn = call.get("function") or {}
         name = fn.get("name") or ""
         arguments = fn.get("arguments") or "{}"
         if not isinstance(arguments, str):
             arguments = json.dumps(arguments)
-        out.append(f"{name}: {side.call(name, arguments)}")
+        result = side.call(name, arguments)
+        out.append({"role": "tool", "tool_call_id": call.get("id") or f"user_call_{n}", "name": name,
+                    "content": side.calls[-1]["output"], "said": result})
     return out

@@ -165,7 +165,9 @@ class LLMUser:
             if not reply.get("tool_calls"):
                 break
             results = user_tool_call_reply(self.side, reply)
-            done.extend(results)
-            flipped.append({"role": "user", "content": "What happened:\n" + "\n".join(results)})
+            done.extend(r.pop("said") for r in results)
+            flipped.append({"role": "assistant", "content": reply.get("content") or "",
+                            "tool_calls": reply["tool_calls"]})
+            flipped.extend(results)
         text = (reply.get("content") or "").strip()
-        return text or ("; ".join(done) if done else STOP)
+        return text or (" ".join(done) if done else STOP)
