@@ -96,24 +96,34 @@ def test_a_user_who_does_nothing_fails_the_assertion_and_the_state(env: Any, tas
 
 
 def test_an_llm_user_gets_only_the_user_tools_and_its_calls_run(env: Any, tasks: list[dict[str, Any]]) -> None:
-    task = next(t for t in tasks if t["user_actions"][0]["name"] == "plug_in_cable")
+    task = next(t for t in tasks if [u["name"] for u in t["user_actions"]][-1:] == ["plug_in_cable"])
     tools_ir = {t["name"]: t for t in type(env).ir()["tools"]}
-    backend = ScriptedBackend([
-        "My email is " + json.loads(task["gold_calls"][0]["arguments"])["email"] + ".",
-        {"role": "assistant", "content": "", "tool_calls": [
-            {"id": "u1", "type": "function", "function": {"name": "plug_in_cable", "arguments": "{}"}}]},
-        "Done, the cable is in.", "Thanks! ###STOP###"])
-    user = LLMUser(task, backend)
-    record = play(env, task, OracleAgent(task, tools_ir), user)
+    email = json.loads(task["gold_calls"][0]["arguments"])["email"]
+
+    def answer(messages: list[dict[str, Any]], tools: Any) -> dict[str, Any]:
+        last = messages[-1]
+        if last["role"] == "tool":
+            return {"role": "assistant", "content": "Done: " + last["content"]}
+        asked = last["content"].lower()
+        if "email" in asked:
+            return {"role": "assistant", "content": f"My email is {email}."}
+        if "anything else" in asked:
+            return {"role": "assistant", "content": "No, thanks! ###STOP###"}
+        name = next((u["name"] for u in task["user_actions"]
+                     if tools_ir[u["name"]]["description"].lower().rstrip(".") in asked), "check_speed")
+        return {"role": "assistant", "content": "", "tool_calls": [
+            {"id": f"u_{name}", "type": "function", "function": {"name": name, "arguments": "{}"}}]}
+
+    backend = ScriptedBackend([answer] * 12)
+    record = play(env, task, OracleAgent(task, tools_ir), LLMUser(task, backend))
     offered = [r["tools"] for r in backend.requests]
     assert offered[0] is not None and sorted(s["function"]["name"] for s in offered[0]) == sorted(env.USER_TOOLS)
-    assert [c["name"] for c in record["user_calls"]] == ["plug_in_cable"]
+    assert [c["name"] for c in record["user_calls"]] == [u["name"] for u in task["user_actions"]]
     # the user model sees its call answered in the OpenAI format before it speaks
-    after_call = backend.requests[2]["messages"]
-    assert after_call[-2]["tool_calls"][0]["id"] == "u1"
-    assert after_call[-1] == {"role": "tool", "tool_call_id": "u1", "name": "plug_in_cable",
-                              "content": "The cable is plugged in."}
-    assert record["assertions"][0]["passed"]
+    after_call = next(r["messages"] for r in backend.requests if r["messages"][-1]["role"] == "tool")
+    assert after_call[-2]["tool_calls"][0]["id"] == after_call[-1]["tool_call_id"]
+    assert after_call[-1]["content"] == record["user_calls"][0]["output"]
+    assert record["assertions"][0]["passed"] and record["ended"] == "user_stop"
 
 
 def test_an_llm_agent_is_offered_the_agent_tools_only(env: Any, tasks: list[dict[str, Any]]) -> None:

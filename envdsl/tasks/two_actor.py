@@ -189,6 +189,16 @@ class TwoActorSampler:
                 return None
             gold_calls.append({"name": name, "arguments": json.dumps(args, ensure_ascii=False), "ok": True,
                                "output": result.content, **extra})
+        # before the fix, the agent asks the user to look at something on their side (a user read tool without
+        # parameters, such as the router's light): what a troubleshooter does first
+        looks = [t for t in self.view.user_tools if self.cls.USER_TOOLS[t].effect == "read"
+                 and not self.cls.USER_TOOLS[t].params]
+        if looks:
+            look_at = self.rng.choice(looks)
+            result = env.call(look_at, {}, actor="user")
+            if result.ok:
+                user_actions.append({"name": look_at, "arguments": "{}", "ok": True, "output": result.content,
+                                     "after": len(gold_calls)})
         for actor, name, args in fix:
             result = env.call(name, args, actor=actor)
             if not result.ok:
