@@ -260,3 +260,38 @@ def test_the_cli_replays_a_two_actor_benchmark_and_says_what_it_compared(env: An
     assert "assertions passed: 3/3" in out and "tool outputs identical: 3/3" in out
     code, out, _ = run_cli("replay", str(SPEC), "--tasks", str(tmp_path), "--json")
     assert code == 0 and json.loads(out)["assertions_passed"] == 3
+
+
+def test_replay_merges_initialization_data_into_each_side(env: Any) -> None:
+    task = _tau2_task("data", [], [{"name": "get_line_status", "arguments": {"line_id": "L2001"}}],
+                      [{"env_type": "user", "func_name": "internet_works", "arguments": {}, "assert_value": True}])
+    task["initial_state"]["initialization_data"] = {
+        "agent_data": {"lines": {"L2001": {"plan": "Fiber 1000", "speed_mbps": 1000}}},
+        "user_data": {"router_line": "L2001"}}
+    env.reset()
+    state = env.state()
+    state["lines"]["L2001"].update({"plan": "Fiber 1000", "speed_mbps": 1000})
+    state["router_line"] = "L2001"
+    env.reset(state=state)  # what the merge must give, made by hand (the hooks sync it on loading)
+    agent_hash, user_hash = side_hash(env, "agent"), side_hash(env, "user")
+    output = env.call("get_line_status", {"line_id": "L2001"}).content
+    gold = {"tasks": [{"task_id": "data", "db_hash": agent_hash, "user_db_hash": user_hash,
+                       "tool_outputs": [{"output": output, "error": False}]}]}
+    report = replay_two_actor(env, [task], gold)
+    assert (report.db_match, report.user_db_match, report.outputs_match, report.assertions_passed) == (1, 1, 1, 1)
+    bad = json.loads(json.dumps(task))
+    bad["initial_state"]["initialization_data"]["user_data"] = {"phone_settings": {}}
+    bad["initial_state"]["message_history"] = [{"role": "user", "content": "hi"}]
+    assert replay_problems(env, [bad]) == [
+        "task data: initialization_data.user_data names phone_settings, not user state fields",
+        "task data: a message_history to replay (not supported)"]
+
+
+def test_a_state_loaded_or_reset_is_synced_by_the_hooks(env: Any) -> None:
+    fresh = type(env)().state()
+    assert fresh["lights"] == "amber" and fresh["speed_mbps"] == 0  # no router line yet: the hook says so
+    env.reset()
+    env.call_function("connect_router", {"line_id": "L2001"})
+    assert env.state()["lights"] == "green"
+    env.reset()
+    assert env.state() == fresh
