@@ -226,3 +226,9 @@ def test_the_property_gate_covers_user_tools_and_hooks(spec: Path) -> None:
 def test_every_way_of_writing_the_users_state_is_caught(tool: str) -> None:
     assert codes(SPEC + tool) == ["E1001"]
     assert codes(SPEC + tool + "shared devices\n") == []
+
+
+def test_an_unknown_actor_is_an_error_result(spec: Path) -> None:
+    env = environment_from_spec(str(spec))
+    result = env.call("get_account", {"account_id": "a1"}, actor="admin")
+    assert not result.ok and result.content == "Error: unknown actor 'admin': agent, user or env"

@@ -99,6 +99,9 @@ class Environment:
         except ToolError as e:
             self.db.rollback(mark)
             raise ValueError(f"invalid state: a hook fails on it: {e.message}") from None
+        except Exception as e:  # a broken hook: say so, as for a broken tool
+            self.db.rollback(mark)
+            raise ValueError(f"invalid state: internal error in a hook: {type(e).__name__}: {e}") from None
         finally:
             budget.stop(metering)
 
@@ -267,6 +270,8 @@ class Environment:
         return tables[actor]
 
     def _call(self, name: str, arguments: Any = None, actor: str = "agent") -> ToolResult:
+        if actor not in ("agent", "user", "env"):
+            return ToolResult(False, f"Error: unknown actor {actor!r}: agent, user or env")
         table = self.tools_of(actor)
         spec = table.get(name) if isinstance(name, str) else None
         if spec is None:
