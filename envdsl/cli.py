@@ -174,6 +174,18 @@ def replay_cmd(spec: str, tasks_dir: str, as_json: bool, full: bool) -> None:
     env = environment_from_spec(spec)
     with _user_errors():
         tasks, gold = load_reference(tasks_dir)
+    from envdsl import replay_actors as RA
+
+    problems = RA.replay_problems(env, tasks)
+    if problems:  # refuse rather than print a count that silently skipped what it could not run
+        for p in problems:
+            click.echo(f"envdsl replay: cannot replay {p}", err=True)
+        click.echo("envdsl replay: refused: nothing was compared", err=True)
+        sys.exit(EXIT_ERRORS)
+    if RA.needs_two_actor_replay(env, tasks):
+        both = RA.replay_two_actor(env, tasks, gold)
+        click.echo(json.dumps(both.to_json(), sort_keys=True) if as_json else "\n".join(RA.report_lines(both)))
+        sys.exit(0 if RA.report_ok(both) else EXIT_ERRORS)
     report = replay(env, tasks, gold, mode="full" if full else "fast")
     if as_json:
         click.echo(json.dumps(report.to_json(), sort_keys=True))

@@ -96,6 +96,7 @@ class SchemaWriter:
                                             "additionalProperties": False}}}
 
 
-def tool_schemas(ir: dict[str, Any]) -> list[dict[str, Any]]:
+def tool_schemas(ir: dict[str, Any], actor: str = "agent") -> list[dict[str, Any]]:
+    """The schemas of one actor's tools: the agent's by default, the user's with actor="user"."""
     w = SchemaWriter(ir)
-    return [w.tool_schema(t) for t in ir["tools"]]
+    return [w.tool_schema(t) for t in ir["tools"] if t.get("actor", "agent") == actor]

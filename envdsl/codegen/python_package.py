@@ -61,6 +61,8 @@ def runtime_tables(ir: dict[str, Any]) -> dict[str, Any]:
             entry.update({"record": s["record"], "key": s["key"]})
         else:
             entry.update({"default": s.get("default"), "constraints": s.get("constraints", {})})
+        if s.get("actor", "agent") != "agent":  # only the user's side is marked: one-actor packages stay as they were
+            entry["actor"] = s["actor"]
         state_fields.append(entry)
     return {"types": types, "state_fields": state_fields}
 
@@ -73,13 +75,14 @@ def render_package(ir: dict[str, Any], seed: Any, source: str, package: str) -> 
     domain = ir["domain"]["name"]
     # tools.py is one Python scope: functions, invariants and constants claim distinct names there
     module = Namer(_PY_TAKEN | set(keyword.softkwlist) | {"Db", "annotations"})
-    fn_names = {f["name"]: module.claim(f["name"]) for f in ir["functions"] + ir["tools"]}
+    hooks_ir = ir.get("hooks", [])
+    fn_names = {f["name"]: module.claim(f["name"]) for f in ir["functions"] + ir["tools"] + hooks_ir}
     invariant_names = [module.claim(f"invariant_{i}") for i in range(1, len(ir["invariants"]) + 1)]
     const_names = {c["name"]: module.claim("C_" + c["name"]) for c in ir["consts"]}
     module_names = set(module.used)
     functions = []
     param_names: dict[str, dict[str, str]] = {}  # tool -> spec parameter -> Python parameter
-    for kind, items in (("fn", ir["functions"]), ("tool", ir["tools"])):
+    for kind, items in (("fn", ir["functions"]), ("tool", ir["tools"]), ("hook", hooks_ir)):
         for f in items:
             w = BodyWriter(fn_names, const_names, module_names)
             params = []
@@ -94,7 +97,7 @@ def render_package(ir: dict[str, Any], seed: Any, source: str, package: str) -> 
                 body = ["S = db.data"] + body
             functions.append({"py": fn_names[f["name"]], "signature": ", ".join(["db: Db"] + params),
                               "doc": f["description"] or f"{kind} {f['name']}", "line": f["line"],
-                              "kind": f"{tool_effect(f)} tool" if kind == "tool" else "helper fn", "body": body})
+                              "kind": _kind(kind, f), "body": body})
     invariants = []
     for inv, inv_py in zip(ir["invariants"], invariant_names, strict=True):
         w = BodyWriter(fn_names, const_names, module_names)
@@ -106,15 +109,22 @@ def render_package(ir: dict[str, Any], seed: Any, source: str, package: str) -> 
     consts = [{"py": const_names[c["name"]], "type": py_type(c["type"]), "value": literal(c["value"])}
               for c in ir["consts"]]
     schemas = tool_schemas(ir)
+    user_schemas = tool_schemas(ir, "user")
     tables = runtime_tables(ir)
-    tools = []
-    for t in ir["tools"]:
+
+    def spec_entry(t: dict[str, Any], effect: str) -> dict[str, Any]:
         tool_params = [{"name": p["name"], "py": param_names[t["name"]][p["name"]], "type": p["type"],
                         "constraints": p.get("constraints", {}),
                         **({"default": p["default"]} if "default" in p else {})}
                        for p in t["params"]]
-        tools.append({"name": t["name"], "py": fn_names[t["name"]], "effect": t["effect"],
-                      "params": pydata(tuple(tool_params), 8), "returns": pydata(t["returns"], 8)})
+        return {"name": t["name"], "py": fn_names[t["name"]], "effect": effect,
+                "params": pydata(tuple(tool_params), 8), "returns": pydata(t["returns"], 8)}
+
+    # each actor's tools in a table of its own: TOOLS (the agent's) is what every consumer offers an agent
+    tools = [spec_entry(t, t["effect"]) for t in ir["tools"] if t.get("actor", "agent") == "agent"]
+    user_tools = [spec_entry(t, t["effect"]) for t in ir["tools"] if t.get("actor", "agent") == "user"]
+    env_functions = [spec_entry(f, "write" if f.get("writes") else "read") for f in ir["functions"] if f.get("env")]
+    hooks = [fn_names[h["name"]] for h in hooks_ir]
     cname = class_name(domain)
     env = _env()
     common = {"domain": domain, "source": source, "description": ir["domain"]["description"],
@@ -128,15 +138,26 @@ def render_package(ir: dict[str, Any], seed: Any, source: str, package: str) -> 
             **common, policy=ir["policy"]["text"] or "", seed_file="seed.json" if seed is not None else None,
             generator=pydata(ir["generator"]["counts"] if ir["generator"] else None),
             types=pydata(tables["types"]), state_fields=pydata(tables["state_fields"]), tools=tools,
-            schemas=pydata(schemas), invariants=invariants),
+            schemas=pydata(schemas), invariants=invariants, user_tools=user_tools,
+            user_schemas=pydata(user_schemas), env_functions=env_functions, hooks=hooks),
         "tools.json": json.dumps(schemas, indent=2, ensure_ascii=False) + "\n",
         # the IR travels with the package: property tests and task sampling read its typed dataflow
         "ir.json": IR.dumps(ir),
     }
+    if user_schemas:  # the user's tools, for a simulated user: never in tools.json, which is the agent's
+        files["user_tools.json"] = json.dumps(user_schemas, indent=2, ensure_ascii=False) + "\n"
     out = {name: text.encode("utf-8") for name, text in files.items()}
     if seed is not None:
         out["seed.json"] = json.dumps(seed, ensure_ascii=False, separators=(",", ":")).encode("utf-8") + b"\n"
     return out
+
+
+def _kind(kind: str, f: dict[str, Any]) -> str:
+    if kind == "tool":
+        return f"{tool_effect(f)} tool" + (" of the user" if f.get("actor") == "user" else "")
+    if kind == "hook":
+        return "hook, run after every successful call"
+    return "env fn" if f.get("env") else "helper fn"
 
 
 def tool_effect(f: dict[str, Any]) -> str:

@@ -74,6 +74,11 @@ class Episode:
         if task.get("initial_state_hash") and self.env.state_hash() != task["initial_state_hash"]:
             raise StaleTask(f"task {task.get('task_id')!r}: the initial state differs from the one it was sampled on "
                             "(the spec or its seed changed since); sample the tasks again")
+        for i, action in enumerate(task.get("init_actions") or []):  # a two-actor task's set-up (docs/tasks.md)
+            result = self.env.call(action["name"], action.get("arguments") or {}, actor=action.get("actor", "env"))
+            if not result.ok:
+                raise StaleTask(f"task {task.get('task_id')!r}: initialisation action {i} ({action['name']}) failed: "
+                                f"{result.content}")
         self.task = task
         self.calls = []
 

@@ -307,6 +307,7 @@ class CollectionDecl(Node):
 @dataclass
 class StateDecl(Node):
     entries: list[Union[CollectionDecl, FieldDecl]]
+    actor: str = "agent"  # `user state { ... }`: the user's side of a two-actor domain
 
 
 @dataclass
@@ -333,6 +334,23 @@ class FnDecl(Node):
 @dataclass
 class ToolDecl(FnDecl):
     effect: str = "read"
+    actor: str = "agent"  # `user read tool ...`: a tool only the (simulated) user calls
+
+
+@dataclass
+class EnvFnDecl(FnDecl):
+    """`env fn`: a helper the environment itself may call (task set-up, assertions, hooks), never a tool."""
+
+
+@dataclass
+class HookDecl(FnDecl):
+    """`hook NAME() { ... }`: runs after every successful tool call, in the same transaction."""
+
+
+@dataclass
+class SharedDecl(Node):
+    """`shared a, b`: state fields the tools of both actors may write."""
+    names: list[tuple[str, Span]]
 
 
 @dataclass
@@ -349,7 +367,7 @@ class RulesDecl(Node):
 
 
 Decl = Union[DomainDecl, PolicyDecl, SeedDecl, ConstDecl, EnumDecl, RecordDecl, UnionDecl, StateDecl,
-             InvariantDecl, GeneratorDecl, FnDecl, ToolDecl, RulesDecl]
+             InvariantDecl, GeneratorDecl, FnDecl, ToolDecl, RulesDecl, SharedDecl]
 
 
 @dataclass

@@ -12,6 +12,7 @@ from typing import Any
 
 from envdsl import ir as T
 from envdsl.lang import ast as A
+from envdsl.lang.actor_check import cross_writes
 from envdsl.lang.builtins import BUILTINS, BuiltinCtx
 from envdsl.lang.diagnostics import DiagnosticBag, Span
 from envdsl.lang.regex_safety import backtracking_problem
@@ -55,6 +56,7 @@ class Checker:
         self.state: dict[str, dict[str, Any]] = {}
         self.fns: dict[str, FnInfo] = {}
         self.tools: dict[str, FnInfo] = {}
+        self.hooks: dict[str, FnInfo] = {}  # `hook` bodies: run after every successful call
         self.record_fields: dict[str, list[dict[str, Any]]] = {}
         # per-body context
         self.scopes: list[dict[str, Var]] = []
@@ -88,6 +90,7 @@ class Checker:
         self._collect_signatures(decls)
         functions = [self._check_body(info) for info in self.fns.values()]
         tools = [self._check_body(info) for info in self.tools.values()]
+        hooks = [self._check_body(info) for info in self.hooks.values()]
         self._check_recursion_and_effects()
         may_fail = self._fns_that_may_fail(functions)
         for fn_name, span in self.call_stmts:
@@ -98,6 +101,7 @@ class Checker:
         invariants = [self._check_invariant(d) for d in decls if isinstance(d, A.InvariantDecl)]
         generator = self._check_generator([d for d in decls if isinstance(d, A.GeneratorDecl)])
         rules = check_rules(self, decls)
+        shared = self._check_actors(decls, functions, tools)
         if not self.tools and domains:
             self.err("E0602", "the domain declares no tools", domains[0].span)
         if self.bag.has_errors:
@@ -109,6 +113,8 @@ class Checker:
         dom = domains[0]
         for fn_ir, info in zip(functions, self.fns.values()):
             fn_ir["writes"] = info.writes
+        for hook_ir, info in zip(hooks, self.hooks.values()):
+            hook_ir["writes"] = info.writes
         return {
             "ir_version": T.IR_VERSION,
             "domain": {"name": dom.name, "description": dom.description or ""},
@@ -122,6 +128,8 @@ class Checker:
             "rules": rules,
             "functions": functions,
             "tools": tools,
+            "hooks": hooks,
+            "shared": shared,
         }
 
     def _types_ir(self) -> dict[str, Any]:
@@ -301,11 +309,14 @@ class Checker:
         return out
 
     def _collect_state(self, decls: list[Any]) -> None:
-        blocks = [d for d in decls if isinstance(d, A.StateDecl)]
-        for extra in blocks[1:]:
-            self.err("E0201", "only one state block is allowed", extra.span)
-        entries = blocks[0].entries if blocks else []
-        for e in entries:
+        blocks = [d for d in decls if isinstance(d, A.StateDecl) and d.actor == "agent"]
+        user_blocks = [d for d in decls if isinstance(d, A.StateDecl) and d.actor == "user"]
+        for extra in [*blocks[1:], *user_blocks[1:]]:
+            self.err("E0201", "only one state block is allowed" if extra.actor == "agent"
+                     else "only one user state block is allowed", extra.span)
+        entries = [(e, "agent") for e in (blocks[0].entries if blocks else [])]
+        entries += [(e, "user") for e in (user_blocks[0].entries if user_blocks else [])]
+        for e, actor in entries:
             if e.name in self.state:
                 self.err("E0205", f"state field '{e.name}' appears twice", e.span)
                 continue
@@ -322,13 +333,14 @@ class Checker:
                     continue
                 self.state[e.name] = {"name": e.name, "kind": "collection", "record": e.record, "key": e.key,
                                       "key_type": kf["type"], "description": e.description or "",
-                                      "type": T.map_of(kf["type"], T.named("record", e.record))}
+                                      "type": T.map_of(kf["type"], T.named("record", e.record)), "actor": actor}
             else:
                 ftype = self.resolve_type(e.type)
                 entry = self._field_ir(e, ftype)
                 if "default" not in entry:
                     entry["default"] = _zero_value(ftype)
                 entry["kind"] = "value"
+                entry["actor"] = actor
                 self.state[e.name] = entry
         # references inside records were resolved before the state existed
         for fields in self.record_fields.values():
@@ -403,6 +415,10 @@ class Checker:
                 ptype = self.resolve_type(p.type)
                 entry = self._field_ir(p, ptype)
                 info.params.append(entry)
+            if isinstance(d, A.HookDecl):
+                info.returns = T.NULL  # a hook returns nothing
+                self.hooks[d.name] = info
+                continue
             info.returns = self.resolve_type(d.returns)
             (self.tools if isinstance(d, A.ToolDecl) else self.fns)[d.name] = info
 
@@ -418,7 +434,7 @@ class Checker:
             self.scopes[0][p["name"]] = Var(p["type"], aliases_state=not isinstance(d, A.ToolDecl) and not
                                             T.is_scalar(p["type"]), mutable=False)
         body, terminates = self._block(d.body)
-        if not terminates:
+        if not terminates and not isinstance(d, A.HookDecl):
             self.err("E0403", f"'{d.name}' can finish without returning {_a(info.returns)}",
                      Span(d.body.span.end_line, max(1, d.body.span.end_column - 1), d.body.span.end_line,
                           d.body.span.end_column))
@@ -426,8 +442,38 @@ class Checker:
                                "returns": info.returns, "body": body, "line": d.span.line}
         if isinstance(d, A.ToolDecl):
             out["effect"] = d.effect
+            out["actor"] = d.actor
+        if isinstance(d, A.EnvFnDecl):
+            out["env"] = True  # callable by the environment (task set-up, assertions), never offered as a tool
         self.current = None
         return out
+
+    def _check_actors(self, decls: list[Any], functions: list[dict[str, Any]],
+                      tools: list[dict[str, Any]]) -> list[str]:
+        """`shared` names, checked; E1001 for a tool that writes the other actor's state; E1002."""
+        shared: list[str] = []
+        for d in decls:
+            if not isinstance(d, A.SharedDecl):
+                continue
+            for name, span in d.names:
+                if name not in self.state:
+                    self.err("E1002", f"'{name}' is not a state field", span,
+                             _did_you_mean(name, list(self.state)))
+                elif name in shared:
+                    self.err("E1002", f"'{name}' is already shared", span)
+                else:
+                    shared.append(name)
+        if self.bag.has_errors:
+            return shared
+        state_actor = {name: e.get("actor", "agent") for name, e in self.state.items()}
+        for tool, actor, root, line in cross_writes(tools, functions, state_actor, set(shared)):
+            other = "the user's" if actor == "agent" else "the agent's"
+            info = self.tools[tool]
+            span = _stmt_span(info.decl.body, line) or info.decl.name_span
+            self.err("E1001", f"{actor} tool '{tool}' writes {other} state '{root}'", span,
+                     f"let that side's own tools, a hook or the task's set-up change it, or declare `shared {root}` "
+                     "if both actors may write it")
+        return shared
 
     def _check_recursion_and_effects(self) -> None:
         # recursion: depth-first search over the call graph of fns
@@ -1418,6 +1464,24 @@ def _rooted_in_state(e: A.Expr, c: Checker) -> bool:
             return True
         e = e.obj
     return isinstance(e, A.Name) and c.lookup(e.id) is None and e.id in c.state
+
+
+def _stmt_span(block: A.Block, line: int) -> Span | None:
+    """The span of the first statement of `block` (at any depth) that starts on `line`."""
+    for st in block.body:
+        if st.span.line == line:
+            return st.span
+        for sub in vars(st).values():
+            subs = sub if isinstance(sub, list) else [sub]
+            for b in subs:
+                found = None
+                if isinstance(b, A.Block):
+                    found = _stmt_span(b, line)
+                elif isinstance(b, tuple):  # if-branches: (cond, block)
+                    found = next((_stmt_span(x, line) for x in b if isinstance(x, A.Block)), None)
+                if found is not None:
+                    return found
+    return None
 
 
 def _json_text(value: Any) -> str:

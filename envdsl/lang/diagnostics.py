@@ -93,6 +93,9 @@ _CODES = [
     Code("E0806", "ownership path does not lead to the user", None),
     Code("E0807", "confirmation rule on a tool that writes nothing", None),
     Code("E0808", "ownership rule without a user collection", "declare `user COLLECTION identified by TOOL` first"),
+    # E10xx: two actors, environment functions and hooks
+    Code("E1001", "tool writes the other actor's state", "let that actor's own tools, a hook or the task's set-up change it, or declare the field `shared`"),
+    Code("E1002", "unknown or repeated name in `shared`", "name a state field of either actor, once"),
     # F01xx: fidelity (envdsl/proptest/fidelity.py): does a tool do what its name and source say
     Code("F0101", "parameter never read", "use the parameter in the body, or remove it"),
     Code("F0102", "parameter changes nothing", "a tool that ignores an input is a stub: make the result depend on it"),

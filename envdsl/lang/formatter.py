@@ -346,12 +346,19 @@ class _Layout:
             head = f"record {d.name}{self._desc(d.description, ctx)}"
             self._entries(d.span, head, [(self._field(f, 1), f.span) for f in d.fields])
         elif isinstance(d, A.StateDecl):
-            self._entries(d.span, "state", [(self._state_entry(e), e.span) for e in d.entries])
+            self._entries(d.span, "user state" if d.actor == "user" else "state",
+                          [(self._state_entry(e), e.span) for e in d.entries])
         elif isinstance(d, A.GeneratorDecl):
             self._entries(d.span, "generator", [(f"{n}: {lo}..{hi}", s) for n, lo, hi, s in d.counts])
         elif isinstance(d, A.RulesDecl):
             self._entries(d.span, "rules", [(_rule_entry(e), e.span) for e in d.entries])
-        elif isinstance(d, A.FnDecl):  # and ToolDecl
+        elif isinstance(d, A.SharedDecl):
+            self.emit(0, "shared " + ", ".join(n for n, _ in d.names), *whole)
+        elif isinstance(d, A.HookDecl):
+            self.emit(0, f"hook {d.name}() {{", _start(d.span), d.body.span.line, tight_after=True)
+            self._body(d.body, 1)
+            self.emit(0, "}", _end_brace(d.body.span), d.body.span.end_line, comment_indent=1, tight_before=True)
+        elif isinstance(d, A.FnDecl):  # and ToolDecl, EnvFnDecl
             self._function(d)
         else:
             raise FormatError(f"unknown declaration {type(d).__name__}")
@@ -399,6 +406,10 @@ class _Layout:
 
     def _function(self, d: A.FnDecl) -> None:
         head = f"{d.effect} tool {d.name}(" if isinstance(d, A.ToolDecl) else f"fn {d.name}("
+        if isinstance(d, A.ToolDecl) and d.actor == "user":
+            head = "user " + head
+        elif isinstance(d, A.EnvFnDecl):
+            head = "env " + head
         params = [self._field(p, 1) for p in d.params]
         returns = f") -> {_type(d.returns)}"
         opener = "" if d.description is not None else " {"

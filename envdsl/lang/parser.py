@@ -323,6 +323,27 @@ class _ToAst(Transformer):  # type: ignore[type-arg]
         return A.ToolDecl(_span_of(meta), str(name), _tok_span(name), params or [], ret,
                           desc.value if desc else None, body, effect)  # type: ignore[arg-type]
 
+    def user_state_decl(self, meta: Any, *entries: Any) -> A.StateDecl:
+        return A.StateDecl(_span_of(meta), list(entries), "user")
+
+    def user_tool_decl(self, meta: Any, effect: str, name: Token, params: Any, ret: A.TypeRef,
+                       desc: A.Lit | None, body: A.Block) -> A.ToolDecl:
+        return A.ToolDecl(_span_of(meta), str(name), _tok_span(name), params or [], ret,
+                          desc.value if desc else None, body, effect, "user")  # type: ignore[arg-type]
+
+    def env_fn_decl(self, meta: Any, name: Token, params: Any, ret: A.TypeRef, desc: A.Lit | None,
+                    body: A.Block) -> A.EnvFnDecl:
+        return A.EnvFnDecl(_span_of(meta), str(name), _tok_span(name), params or [], ret,
+                           desc.value if desc else None, body)  # type: ignore[arg-type]
+
+    def hook_decl(self, meta: Any, name: Token, body: A.Block) -> A.HookDecl:
+        # a hook returns nothing: its declared result is `null`, placed on its name for diagnostics
+        return A.HookDecl(_span_of(meta), str(name), _tok_span(name), [], A.TypeRef(_tok_span(name), "null"),
+                          None, body)
+
+    def shared_decl(self, meta: Any, names: list[tuple[str, Span]]) -> A.SharedDecl:
+        return A.SharedDecl(_span_of(meta), names)
+
     def type(self, meta: Any, name: Token, args: Any, opt: Token | None) -> A.TypeRef:
         return A.TypeRef(_span_of(meta), str(name), args or [], opt is not None)
 

@@ -25,6 +25,7 @@ class Domain:
     _generated: dict[int, dict[str, Any] | None] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
+        self.env_cls = both_actors(self.env_cls)
         self.ir = self.env_cls.ir()
         self.seed_state = self.env_cls().state()
         # a big seed (tau2's databases are megabytes) makes every clone and validation slow: calls
@@ -61,6 +62,28 @@ class Domain:
         if errors:
             return errors
         return [f"invariant failed: {d}" for d in invariant_failures(self.env_cls, state)]
+
+
+def both_actors(env_cls: Any) -> Any:
+    """The environment class the gate tests: in a two-actor domain, one whose TOOLS are the agent's and
+    the user's together (each call still runs as its own actor's, hooks included), so that every property
+    covers the user's tools too. A one-actor class is returned as it is."""
+    if not env_cls.USER_TOOLS:
+        return env_cls
+    user_tools = env_cls.USER_TOOLS
+
+    def call(self: Any, name: str, arguments: Any = None, *, actor: str | None = None) -> Any:
+        who = actor or ("user" if isinstance(name, str) and name in user_tools else "agent")
+        return env_cls.call(self, name, arguments, actor=who)
+
+    def tools_of(cls: Any, actor: str) -> dict[str, Any]:
+        return {**env_cls.TOOLS, **user_tools} if actor == "agent" else env_cls.tools_of(actor)
+
+    gate = type(env_cls.__name__, (env_cls,), {
+        "__module__": env_cls.__module__,  # the package folder: ir.json and the seed are found beside it
+        "TOOLS": {**env_cls.TOOLS, **user_tools}, "SCHEMAS": env_cls.SCHEMAS + env_cls.USER_SCHEMAS,
+        "call": call, "tools_of": classmethod(tools_of)})
+    return gate
 
 
 def invariant_failures(env_cls: Any, state: dict[str, Any]) -> list[str]:

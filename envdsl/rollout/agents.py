@@ -10,7 +10,7 @@ import hashlib
 import json
 from typing import Any
 
-from envdsl.rollout.speech import action, declined, human, say, summarize, value_mentioned
+from envdsl.rollout.speech import action, declined, human, phrase, say, summarize, value_mentioned
 
 
 class OracleAgent:
@@ -27,6 +27,7 @@ class OracleAgent:
         self.asked: dict[int, int] = {}  # gold call index -> times its facts were asked for
         self.confirm_asked: int | None = None  # the gold call whose confirmation was asked for
         self.finished = False
+        self.user_asked: set[int] = set()  # user actions (two-actor tasks) the user was asked to make
 
     def respond(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None = None) -> dict[str, Any]:
         calls = self.task["gold_calls"]
@@ -38,6 +39,9 @@ class OracleAgent:
             params = self._wrong_params(self.next - 1)
             return _text(f"That did not go through: {error}. Could you double-check "
                          f"{' and '.join('the ' + human(p) for p in params)}?")
+        request = self._user_action_request()
+        if request is not None:
+            return _text(request)
         if self.next >= len(calls):
             self.finished = True
             return _text(self._closing(messages))
@@ -58,6 +62,17 @@ class OracleAgent:
         return {"role": "assistant", "content": "", "tool_calls": [{
             "id": f"call_{self.next - 1}", "type": "function",
             "function": {"name": call["name"], "arguments": call["arguments"]}}]}
+
+    def _user_action_request(self) -> str | None:
+        """In a two-actor task, the next thing the user must do on their side once `next` gold calls are made:
+        asked for in words (the agent cannot call the user's tools), one at a time."""
+        for i, act in enumerate(self.task.get("user_actions") or []):
+            if i in self.user_asked or act["after"] > self.next:
+                continue
+            self.user_asked.add(i)
+            tool = self.tools.get(act["name"], {"name": act["name"], "description": ""})
+            return f"Could you please {phrase(tool)}{_details(act['arguments'])}, and tell me what you see?"
+        return None
 
     def _question(self, call: dict[str, Any], missing: list[dict[str, Any]]) -> str:
         if call.get("identifies"):
@@ -101,10 +116,14 @@ class OracleAgent:
                 done.append(f"- {action(self.tools[c['name']])}{_details(c['arguments'])}: done")
         last_read = next((m["content"] for m in reversed(messages) if m["role"] == "tool"
                           and not m["content"].startswith("Error:")), None)
+        if self.user_asked and messages[-1]["role"] == "user":
+            last_read = None  # what the user did on their side came after any result: do not quote a stale one
         parts = []
         if done:
             parts.append("All set. Here is what I did for you:\n" + "\n".join(done))
-        elif last_read is not None:
+        if self.user_asked:
+            parts.append("Thank you for doing that on your side; that should have fixed it.")
+        elif not done and last_read is not None:
             parts.append(f"Here is what I found: {summarize(last_read)}.")
         parts.append("Is there anything else I can help you with?")
         return "\n".join(parts)

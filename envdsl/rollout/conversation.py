@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from envdsl.llm.base import BackendUnavailable
+from envdsl.rollout.two_actor import assertion_results, is_two_actor, run_init_actions
 from envdsl.rollout.users import STOP
 from envdsl.tasks.initial import reset_to_initial
 
@@ -31,6 +32,12 @@ def run_conversation(env: Any, task: dict[str, Any], agent: Any, user: Any, *, m
     if task.get("initial_state_hash") and env.state_hash() != task["initial_state_hash"]:
         # the spec (or its seed data) changed since the task was sampled: its gold state means nothing now
         raise StaleTask(f"{task['task_id']}: the initial state differs from the one the task was sampled on")
+    two_actor = is_two_actor(task)
+    if two_actor:  # the task's set-up, then the user gets their own tools (the agent never does)
+        run_init_actions(env, task)
+        bind = getattr(user, "bind_environment", None)
+        if bind is not None:
+            bind(env)
     tools = env.tool_schemas()
     messages: list[dict[str, Any]] = [{"role": "system", "content": system_prompt(env)},
                                       {"role": "user", "content": user.opening()}]
@@ -75,6 +82,10 @@ def run_conversation(env: Any, task: dict[str, Any], agent: Any, user: Any, *, m
         if STOP in said:
             ended = "user_stop"
             break
-    return {"task_id": task["task_id"], "domain": task["domain"], "messages": messages, "tools": tools,
-            "agent_calls": calls, "final_state_hash": env.state_hash(), "ended": ended, "error": error,
-            "agent_errors": agent_errors}
+    record = {"task_id": task["task_id"], "domain": task["domain"], "messages": messages, "tools": tools,
+              "agent_calls": calls, "final_state_hash": env.state_hash(), "ended": ended, "error": error,
+              "agent_errors": agent_errors}
+    if two_actor:
+        record["user_calls"] = list(getattr(user, "user_calls", []))
+        record["assertions"] = assertion_results(env, task)
+    return record

@@ -135,12 +135,17 @@ def judge(record: dict[str, Any], task: dict[str, Any], tool_names: set[str], de
     state_ok = record.get("final_state_hash") == task["gold_state_hash"]
     need_calls = cfg.calls_mode == "always" or (cfg.calls_mode == "auto" and task.get("read_only"))
     calls_ok = calls_match(record, task, defaults, cfg.calls_exact) if need_calls else True
+    # two-actor tasks: their assertions (env fns returning bool, run after the conversation) must hold too
+    asserts_ok = all(a["passed"] for a in record.get("assertions") or [])
     if not state_ok:
         reasons.append("state_mismatch")
     if not calls_ok:
         reasons.append("calls_mismatch")
-    recovered = any(not c["ok"] for c in record.get("agent_calls", [])) and state_ok and calls_ok
-    return {"keep": not reasons, "reasons": reasons, "success": state_ok and calls_ok, "recovered": recovered}
+    if not asserts_ok:
+        reasons.append("assertion_failed")
+    success = state_ok and calls_ok and asserts_ok
+    recovered = any(not c["ok"] for c in record.get("agent_calls", [])) and success
+    return {"keep": not reasons, "reasons": reasons, "success": success, "recovered": recovered}
 
 
 def tool_defaults(env: Any) -> dict[str, dict[str, Any]]:

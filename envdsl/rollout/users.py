@@ -10,6 +10,7 @@ import re
 from typing import Any
 
 from envdsl.rollout.speech import human, mentions, say
+from envdsl.rollout.two_actor import UserSide, user_tool_call_reply
 
 STOP = "###STOP###"
 
@@ -41,12 +42,23 @@ class ScriptedUser:
     def __init__(self, task: dict[str, Any]):
         self.task = task
         self.given: dict[int, int] = {}  # fact index -> times stated
+        self.side = UserSide(task)  # the user's own tools, in a two-actor domain
+
+    def bind_environment(self, env: Any) -> None:
+        self.side.bind(env)
+
+    @property
+    def user_calls(self) -> list[dict[str, Any]]:
+        return self.side.calls
 
     def opening(self) -> str:
         return opening_from_goal(self.task["goal"])
 
     def respond(self, messages: list[dict[str, Any]]) -> str:
         text = messages[-1].get("content") or ""
+        did = self.side.act_on(text)  # the agent asked the user to do something with their own tools
+        if did is not None:
+            return did
         if "anything else" in text.lower():  # the agent is done (its summary may quote field names)
             return f"No, that's all. Thank you! {STOP}"
         if CANNOT.search(text):
@@ -102,6 +114,12 @@ know anything else; answer "yes" when the assistant asks you to confirm a change
 When your goal is done, or the assistant cannot help, reply with only {stop}."""
 
 
+USER_TOOLS_NOTE = """
+You can act on your own side (your devices at home) with the tools you are given, but only when the assistant
+asks you to; then tell the assistant what you did and what you see."""
+MAX_USER_TOOL_ROUNDS = 4
+
+
 class LLMUser:
     """A user played by an LLM backend: it sees the conversation with roles swapped."""
 
@@ -109,6 +127,14 @@ class LLMUser:
         self.task = task
         self.backend = backend
         self.params = params
+        self.side = UserSide(task)
+
+    def bind_environment(self, env: Any) -> None:
+        self.side.bind(env)
+
+    @property
+    def user_calls(self) -> list[dict[str, Any]]:
+        return self.side.calls
 
     def opening(self) -> str:
         return opening_from_goal(self.task["goal"])
@@ -128,5 +154,20 @@ class LLMUser:
                 flipped.append({"role": "assistant", "content": m["content"]})
             elif m["role"] == "assistant" and (m.get("content") or "").strip():
                 flipped.append({"role": "user", "content": m["content"]})
-        reply = self.backend.chat(flipped, **self.params)
-        return (reply.get("content") or "").strip() or STOP
+        user_tools = self.side.env.user_tool_schemas() if self.side.env is not None else []
+        if not user_tools:
+            reply = self.backend.chat(flipped, **self.params)
+            return (reply.get("content") or "").strip() or STOP
+        flipped[0]["content"] += USER_TOOLS_NOTE
+        done: list[str] = []
+        for _ in range(MAX_USER_TOOL_ROUNDS):  # the user may use their own tools before answering
+            reply = self.backend.chat(flipped, tools=user_tools, **self.params)
+            if not reply.get("tool_calls"):
+                break
+            results = user_tool_call_reply(self.side, reply)
+            done.extend(r.pop("said") for r in results)
+            flipped.append({"role": "assistant", "content": reply.get("content") or "",
+                            "tool_calls": reply["tool_calls"]})
+            flipped.extend(results)
+        text = (reply.get("content") or "").strip()
+        return text or (" ".join(done) if done else STOP)

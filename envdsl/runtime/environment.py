@@ -30,6 +30,7 @@ class ToolSpec:
     effect: str  # "read" | "write"
     params: tuple[dict[str, Any], ...]  # {"name", "py", "type", "constraints", "default"?}
     returns: dict[str, Any]
+    actor: str = "agent"  # "agent" | "user" | "env" (an env fn: set-up and assertions, never offered as a tool)
 
 
 @dataclass(frozen=True)
@@ -62,8 +63,13 @@ class Environment:
     POLICY: ClassVar[str] = ""
     TYPES: ClassVar[dict[str, Any]] = {"records": {}, "enums": {}, "unions": {}}
     STATE_FIELDS: ClassVar[list[dict[str, Any]]] = []
-    TOOLS: ClassVar[dict[str, ToolSpec]] = {}
+    TOOLS: ClassVar[dict[str, ToolSpec]] = {}  # the agent's tools
     SCHEMAS: ClassVar[list[dict[str, Any]]] = []
+    # two-actor domains (docs/runtime.md): the user's tools, the environment's own functions, post-call hooks
+    USER_TOOLS: ClassVar[dict[str, ToolSpec]] = {}
+    USER_SCHEMAS: ClassVar[list[dict[str, Any]]] = []
+    ENV_FUNCTIONS: ClassVar[dict[str, ToolSpec]] = {}
+    HOOKS: ClassVar[list[Callable[[Db], Any]]] = []
     INVARIANTS: ClassVar[list[tuple[str, Callable[[Db], Any]]]] = []  # checks take the store, as tools do
     GENERATOR: ClassVar[dict[str, list[int]] | None] = None
     SEED_FILE: ClassVar[str | None] = None  # beside the generated module
@@ -77,6 +83,27 @@ class Environment:
         self.clock = clock
         self.db = Db(self._load_seed() if state is None else self._checked_state(state), clock)
         self._base_is_seed = state is None
+        self._sync_loaded()
+
+    def _sync_loaded(self) -> None:
+        """Run the hooks once on a state just loaded (seed, given or generated), as after a call, so that
+        every state the environment shows is in sync (tau2-bench syncs after setting a state too). A hook that
+        fails on it makes the state invalid."""
+        if not self.HOOKS:
+            return
+        mark = self.db.mark()
+        metering = budget.start()
+        try:
+            for hook in self.HOOKS:
+                hook(self.db)
+        except ToolError as e:
+            self.db.rollback(mark)
+            raise ValueError(f"invalid state: a hook fails on it: {e.message}") from None
+        except Exception as e:  # a broken hook: say so, as for a broken tool
+            self.db.rollback(mark)
+            raise ValueError(f"invalid state: internal error in a hook: {type(e).__name__}: {e}") from None
+        finally:
+            budget.stop(metering)
 
     # ---- construction helpers
     @classmethod
@@ -207,27 +234,49 @@ class Environment:
             self.db = Db(self._checked_state(state), self.clock)
         elif self._base_is_seed:
             self.db.rollback(0)
+            self._sync_loaded()
             return
         else:
             self.db = Db(self._load_seed(), self.clock)
         self._base_is_seed = state is None and seed is None
+        self._sync_loaded()
 
-    def call(self, name: str, arguments: Any = None) -> ToolResult:
+    def call(self, name: str, arguments: Any = None, *, actor: str = "agent") -> ToolResult:
         """Run one tool call. Never raises: whatever the arguments (any size or depth), the answer
-        is a ToolResult, and a call that fails leaves the state as it was."""
+        is a ToolResult, and a call that fails leaves the state as it was. `actor` picks the table:
+        "agent" (TOOLS), "user" (USER_TOOLS) or "env" (ENV_FUNCTIONS); each actor reaches only its own."""
         mark = self.db.mark()
         try:
-            return self._call(name, arguments)
+            return self._call(name, arguments, actor)
         except Exception as e:  # noqa: BLE001 - e.g. RecursionError on 100,000-deep arguments, ValueError
             # from an int of more than 4,300 digits: report the kind of failure, never the value
             self.db.rollback(mark)
             return ToolResult(False, "Error: the call could not be processed: its arguments or result are too large "
                                      f"or too deeply nested ({type(e).__name__})")
 
-    def _call(self, name: str, arguments: Any = None) -> ToolResult:
-        spec = self.TOOLS.get(name) if isinstance(name, str) else None
+    def call_user(self, name: str, arguments: Any = None) -> ToolResult:
+        """A call of one of the user's tools (a simulated user's action in a two-actor domain)."""
+        return self.call(name, arguments, actor="user")
+
+    def call_function(self, name: str, arguments: Any = None) -> ToolResult:
+        """A call of an env fn (task initialisation, assertions): never offered to the agent or user."""
+        return self.call(name, arguments, actor="env")
+
+    @classmethod
+    def tools_of(cls, actor: str) -> dict[str, ToolSpec]:
+        tables = {"agent": cls.TOOLS, "user": cls.USER_TOOLS, "env": cls.ENV_FUNCTIONS}
+        if actor not in tables:
+            raise ValueError(f"unknown actor {actor!r}: agent, user or env")
+        return tables[actor]
+
+    def _call(self, name: str, arguments: Any = None, actor: str = "agent") -> ToolResult:
+        if actor not in ("agent", "user", "env"):
+            return ToolResult(False, f"Error: unknown actor {actor!r}: agent, user or env")
+        table = self.tools_of(actor)
+        spec = table.get(name) if isinstance(name, str) else None
         if spec is None:
-            return ToolResult(False, f"Error: unknown tool {name!r}; tools: {', '.join(self.TOOLS)}")
+            what = {"agent": "tool", "user": "user tool", "env": "env fn"}[actor]
+            return ToolResult(False, f"Error: unknown {what} {name!r}; {what}s: {', '.join(table)}")
         kwargs = self._bind(spec, arguments)
         if isinstance(kwargs, str):
             return ToolResult(False, "Error: " + kwargs)
@@ -236,6 +285,8 @@ class Environment:
         metering = budget.start()  # the call's step budget (runtime/budget.py): runaway loops fail, rolled back
         try:
             value = spec.fn(db, **kwargs)
+            for hook in self.HOOKS:  # in the same transaction: a failing hook undoes the call too
+                hook(db)
         except ToolError as e:
             db.rollback(mark)
             return ToolResult(False, "Error: " + e.message)
@@ -308,6 +359,15 @@ class Environment:
 
     def tool_schemas(self) -> list[dict[str, Any]]:
         return clone(self.SCHEMAS)  # type: ignore[no-any-return]
+
+    def user_tool_schemas(self) -> list[dict[str, Any]]:
+        """The schemas of the user's tools (empty in a one-actor domain)."""
+        return clone(self.USER_SCHEMAS)  # type: ignore[no-any-return]
+
+    @classmethod
+    def user_state_fields(cls) -> list[str]:
+        """The state fields on the user's side (`user state`); the rest are the agent's."""
+        return [f["name"] for f in cls.STATE_FIELDS if f.get("actor") == "user"]
 
     def state_hash(self) -> str:
         """sha256 of the canonical JSON of the state (sorted keys), the same as tau2-bench's DB hash.

@@ -12,7 +12,8 @@ def tool_coverage(tasks: list[dict[str, Any]], ir: dict[str, Any]) -> dict[str, 
     tools = [t for t in ir["tools"] if t["name"] not in transfer]
     per_tool = {t["name"]: 0 for t in tools}
     for task in tasks:
-        for name in {c["name"] for c in task["gold_calls"] if c["ok"]}:
+        # a two-actor task's user actions exercise the user's tools
+        for name in {c["name"] for c in task["gold_calls"] + task.get("user_actions", []) if c["ok"]}:
             if name in per_tool:
                 per_tool[name] += 1
     writes = [t["name"] for t in tools if t["effect"] == "write"]

@@ -46,7 +46,9 @@ class DomainIndex:
     def from_ir(cls, ir: dict[str, Any]) -> "DomainIndex":
         ix = cls(ir)
         ix.records = {r["name"]: r["fields"] for r in ir.get("records", [])}
-        ix.tools = {t["name"]: t for t in ir.get("tools", [])}
+        # the agent's walks: a two-actor domain's user tools are no nodes (envdsl/tasks/two_actor.py uses them)
+        agent_tools = [t for t in ir.get("tools", []) if t.get("actor", "agent") == "agent"]
+        ix.tools = {t["name"]: t for t in agent_tools}
         for f in ir.get("state", []):
             if f["kind"] == "collection":
                 ix.collections[f["name"]] = f
@@ -55,7 +57,7 @@ class DomainIndex:
         key_names: dict[str, list[str]] = {}
         for c, f in ix.collections.items():
             key_names.setdefault(f["key"], []).append(c)
-        for t in ir.get("tools", []):
+        for t in agent_tools:
             used = _param_entities(t, fn_entities)
             for p in t["params"]:
                 pt = _strip_opt(p["type"])
