@@ -13,6 +13,8 @@ from typing import Any
 from envdsl import ir as T
 from envdsl.lang import ast as A
 from envdsl.lang.builtins import BUILTINS, BuiltinCtx
+from envdsl.lang.conversions import enum_conversion
+from envdsl.lang.dates import DATE_ARITH_HINT, date_arith_type, date_call_literal, date_order_hint, exact_problem
 from envdsl.lang.diagnostics import DiagnosticBag, Span
 from envdsl.lang.regex_safety import backtracking_problem
 from envdsl.lang.rules_check import check_rules
@@ -20,7 +22,7 @@ from envdsl.lang.rules_check import check_rules
 RESERVED = frozenset({"true", "false", "null", "and", "or", "not", "in", "is", "if", "then", "else", "elif",
                       "for", "let", "fail", "require", "return", "insert", "delete", "append", "remove",
                       "break", "continue", "to", "from"})
-PRIMS = {"str": T.STR, "int": T.INT, "float": T.FLOAT, "bool": T.BOOL}
+PRIMS = {"str": T.STR, "int": T.INT, "float": T.FLOAT, "bool": T.BOOL, "date": T.DATE, "datetime": T.DATETIME}
 
 
 @dataclass
@@ -365,6 +367,8 @@ class Checker:
         """A literal's JSON value (constants, defaults, annotation arguments)."""
         if isinstance(e, A.Lit):
             v = e.value
+        elif date_call_literal(e) is not None:  # const D: date = date("2024-05-01")
+            v = date_call_literal(e)
         elif isinstance(e, A.ListLit):
             inner = T.strip_opt(want)
             return [self._literal(x, inner.get("of", T.ANY), code) for x in e.items]
@@ -378,6 +382,11 @@ class Checker:
         else:
             self.err(code, "expected a literal value (a number, string, true, false, null, [] or {})", e.span)
             return None
+        if T.strip_opt(want)["k"] in ("date", "datetime") and v is not None:
+            problem = exact_problem(v, T.strip_opt(want)["k"])
+            if problem is not None:
+                self.err("E0901", problem, e.span)
+            return v
         if want["k"] != "any" and not _literal_fits(v, want, self):
             self.err(code if code != "E0211" else "E0301", f"{v!r} is not {_a(want)}", e.span)
         return v
@@ -1044,6 +1053,8 @@ class Checker:
         name = e.func
         if name in self.records:
             return self._construct(e)
+        if name in self.enums:  # Status(s): a str to a member, failing like a lookup
+            return enum_conversion(self, e)
         if name in self.fns or name in self.tools:
             if name in self.tools:
                 self.err("E0209", f"'{name}' is a tool; tools cannot call tools", e.func_span,
@@ -1162,7 +1173,9 @@ class Checker:
             return node, T.BOOL if op in ("<", "<=", ">", ">=") else T.ANY, False
         if op in ("<", "<=", ">", ">="):
             ka, kb = _order_kind(at), _order_kind(bt)
-            if ka is None or kb is None or (ka != kb and "any" not in (ka, kb)):
+            if ka != kb and {ka, kb} & {"date", "datetime"} and "any" not in (ka, kb):
+                self.err("E0903", f"cannot order {_a(at)} and {_a(bt)}", e.span, date_order_hint(at, bt))
+            elif ka is None or kb is None or (ka != kb and "any" not in (ka, kb)):
                 self.err("E0302", f"cannot order {_a(at)} and {_a(bt)}", e.span)
             return node, T.BOOL, False
         if op in ("in", "not in"):
@@ -1185,7 +1198,10 @@ class Checker:
                 self.err("E0302", f"cannot test {_a(at)} for membership in {_a(bt)}", e.span)
             return node, T.BOOL, False
         result = _arith_type(op, at, bt)
-        if result is None:
+        if result is None and {T.strip_opt(at)["k"], T.strip_opt(bt)["k"]} & {"date", "datetime"}:
+            self.err("E0902", f"'{op}' is not defined for {T.show(at)} and {T.show(bt)}", e.span, DATE_ARITH_HINT)
+            result = T.ANY
+        elif result is None:
             self.err("E0302", f"'{op}' is not defined for {T.show(at)} and {T.show(bt)}", e.span)
             result = T.ANY
         elif op == "**" and result["k"] == "int" and not _nonnegative_int_constant(e.right):
@@ -1222,6 +1238,11 @@ class Checker:
         if want["k"] == "any" or xt["k"] == "any":
             return x
         base = T.strip_opt(want)
+        if base["k"] in ("date", "datetime") and isinstance(src, A.Lit) and isinstance(src.value, str):
+            problem = exact_problem(src.value, base["k"])  # a literal where a date goes: checked as one
+            if problem is not None:
+                self.err("E0901", problem, src.span, f"write {base['k']}(\"...\") in the form of the examples")
+            return x
         if base["k"] == "enum" and isinstance(src, A.Lit) and isinstance(src.value, str):
             self._check_enum_literal(want, src)
             return x
@@ -1255,6 +1276,8 @@ def _assignable(src: T.Type, dst: T.Type, c: Checker) -> bool:
     if kd == "ref":
         return _assignable(src, dst["key"], c)
     if ks == "enum" and kd == "str":
+        return True
+    if ks in ("date", "datetime") and kd == "str":  # a date is its ISO text
         return True
     if ks == "enum" and kd == "enum":
         return bool(src["name"] == dst["name"])
@@ -1318,6 +1341,8 @@ def _arith_type(op: str, a: T.Type, b: T.Type) -> T.Type | None:
     if "any" in (ka, kb):
         return T.ANY
     nums = ("int", "float")
+    if "date" in (ka, kb) or "datetime" in (ka, kb):
+        return date_arith_type(op, ka, kb)
     if op == "+" and ka in ("str", "enum", "ref") and kb in ("str", "enum", "ref"):
         return T.STR
     if op == "+" and ka == "list" and kb == "list":
@@ -1335,8 +1360,8 @@ def _order_kind(t: T.Type) -> str | None:
         return "num"
     if k in ("str", "enum", "ref"):
         return "str"
-    if k == "any":
-        return "any"
+    if k in ("any", "date", "datetime"):
+        return k
     return None
 
 
@@ -1353,7 +1378,7 @@ def _valid_format_spec(spec: str, t: T.Type) -> bool:
         return letter in ("", "d", "f", "e", "E", "g", "G", "%", "x", "X") and (letter != "" or "." not in spec)
     if kind == "float":
         return letter in ("", "f", "e", "E", "g", "G", "%")
-    if kind in ("str", "enum", "ref"):
+    if kind in ("str", "enum", "ref", "date", "datetime"):
         return letter in ("", "s") and "," not in spec and "." not in spec
     return kind == "any"
 
@@ -1376,6 +1401,8 @@ def _literal_fits(v: Any, t: T.Type, c: Checker) -> bool:
         return isinstance(v, str) if k == "str" or t["key"]["k"] == "str" else isinstance(v, int)
     if k == "enum":
         return isinstance(v, str) and v in [m for m, _ in c.enums[t["name"]].members]
+    if k in ("date", "datetime"):
+        return exact_problem(v, k) is None
     if k == "list":
         return isinstance(v, list) and all(_literal_fits(x, t["of"], c) for x in v)
     if k == "map":

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Callable, ClassVar
 
 from envdsl.runtime import budget
+from envdsl.runtime.dates import datetime_problem
 from envdsl.runtime.errors import ToolError
 from envdsl.runtime.store import Db, clone
 from envdsl.runtime.validate import Schema, constraint_errors, kind_of
@@ -74,6 +75,8 @@ class Environment:
     _collections: ClassVar[frozenset[str] | None] = None
 
     def __init__(self, state: dict[str, Any] | None = None, *, clock: str = DEFAULT_CLOCK):
+        if datetime_problem(clock) is not None:  # now() is a datetime: a clock that is not one is refused here
+            raise ValueError(f"clock: {datetime_problem(clock)}")
         self.clock = clock
         self.db = Db(self._load_seed() if state is None else self._checked_state(state), clock)
         self._base_is_seed = state is None

@@ -12,6 +12,8 @@ import re
 from functools import lru_cache
 from typing import Any
 
+from envdsl.runtime.dates import date_problem, datetime_problem
+
 JSON_KIND = {str: "string", int: "integer", float: "number", bool: "boolean", list: "array", dict: "object",
              type(None): "null"}
 
@@ -57,6 +59,10 @@ class Schema:
                  (k == "float" and isinstance(v, (int, float)) and not isinstance(v, bool))
             if not ok:
                 out.append(f"{path}: expected {self.describe(t)}, got {kind_of(v)} {_short(v)}")
+        elif k in ("date", "datetime"):
+            problem = date_problem(v) if k == "date" else datetime_problem(v)
+            if problem is not None:
+                out.append(f"{path}: {problem}")
         elif k == "enum":
             if not isinstance(v, str) or v not in self.enums[t["name"]]:
                 out.append(f"{path}: expected one of {', '.join(map(repr, self.enums[t['name']]))}, got {_short(v)}")
@@ -161,7 +167,8 @@ class Schema:
     def describe(self, t: dict[str, Any]) -> str:
         k = t["k"]
         return {"str": "a string", "int": "an integer", "float": "a number", "bool": "a boolean",
-                "list": "an array", "map": "an object", "record": "an object", "union": "an object"}.get(k, k)
+                "list": "an array", "map": "an object", "record": "an object", "union": "an object",
+                "date": "a date (YYYY-MM-DD)", "datetime": "a datetime (YYYY-MM-DDTHH:MM:SS)"}.get(k, k)
 
 
 def constraint_errors(x: Any, c: dict[str, Any], path: str) -> list[str]:
