@@ -71,6 +71,8 @@ def py_type(t: dict[str, Any]) -> str:
     k = t["k"]
     if k in ("str", "enum", "date", "datetime"):
         return "str"
+    if k == "none":  # a function with no result
+        return "None"
     if k in ("int", "float", "bool"):
         return k
     if k == "ref":

@@ -26,6 +26,7 @@ FLOAT: Type = {"k": "float"}
 BOOL: Type = {"k": "bool"}
 NULL: Type = {"k": "null"}
 ANY: Type = {"k": "any"}
+NONE: Type = {"k": "none"}  # the result of a function declared without one (not a value: see show)
 DATE: Type = {"k": "date"}
 DATETIME: Type = {"k": "datetime"}
 
@@ -68,6 +69,8 @@ def show(t: Type) -> str:
     # unknown: the items of an empty []
     if k in ("str", "int", "float", "bool", "null", "any", "unknown", "date", "datetime"):
         return "unknown" if k in ("any", "unknown") else str(k)
+    if k == "none":
+        return "nothing"
     if k == "list":
         return f"list<{show(t['of'])}>"
     if k == "map":

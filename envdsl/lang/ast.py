@@ -192,7 +192,7 @@ class Remove(Node):
 
 @dataclass
 class Return(Node):
-    value: Expr
+    value: Expr | None  # None: a bare `return` in a function with no result
 
 
 @dataclass
@@ -325,7 +325,7 @@ class FnDecl(Node):
     name: str
     name_span: Span
     params: list[Param]
-    returns: TypeRef
+    returns: TypeRef | None  # None: a function with no result
     description: str | None
     body: Block
 

@@ -296,7 +296,7 @@ def _date_part(c: BuiltinCtx) -> T.Type:
         if c.args[0][1]["k"] == "opt":
             c.not_null(0, "a date or datetime")
         elif k not in ("date", "datetime", "any"):
-            c.err(f"{c.call.func}() needs a date or datetime, not {T.show(c.args[0][1])}", "E0902",
+            c.err(f"{c.call.func}() needs a date or datetime, not {T.show(c.args[0][1])}", "E0301",
                   c.call.args[0].span)
     return T.INT
 

@@ -13,7 +13,7 @@ from typing import Any
 from envdsl import ir as T
 from envdsl.lang import ast as A
 from envdsl.lang.builtins import BUILTINS, BuiltinCtx
-from envdsl.lang.conversions import enum_conversion
+from envdsl.lang.conversions import enum_conversion, no_result_return
 from envdsl.lang.dates import DATE_ARITH_HINT, date_arith_type, date_call_literal, date_order_hint, exact_problem
 from envdsl.lang.diagnostics import DiagnosticBag, Span
 from envdsl.lang.regex_safety import backtracking_problem
@@ -66,6 +66,7 @@ class Checker:
         self.call_stmts: list[tuple[str, Span]] = []
         # fn calls checked so far: a loop whose body calls a fn may change what it iterates over
         self.fn_calls_seen = 0
+        self.statement_call: A.Expr | None = None  # the call a call statement makes: it may have no result
         self.state_sound = False  # set by check(): types and state declared without errors
 
     # ---- reporting ------------------------------------------------------------
@@ -412,7 +413,7 @@ class Checker:
                 ptype = self.resolve_type(p.type)
                 entry = self._field_ir(p, ptype)
                 info.params.append(entry)
-            info.returns = self.resolve_type(d.returns)
+            info.returns = self.resolve_type(d.returns) if d.returns is not None else T.NONE
             (self.tools if isinstance(d, A.ToolDecl) else self.fns)[d.name] = info
 
     # ---- bodies ---------------------------------------------------------------
@@ -427,7 +428,7 @@ class Checker:
             self.scopes[0][p["name"]] = Var(p["type"], aliases_state=not isinstance(d, A.ToolDecl) and not
                                             T.is_scalar(p["type"]), mutable=False)
         body, terminates = self._block(d.body)
-        if not terminates:
+        if not terminates and info.returns["k"] != "none":  # no result: the end of the body returns
             self.err("E0403", f"'{d.name}' can finish without returning {_a(info.returns)}",
                      Span(d.body.span.end_line, max(1, d.body.span.end_column - 1), d.body.span.end_line,
                           d.body.span.end_column))
@@ -673,6 +674,8 @@ class Checker:
             return {"s": "fail", "msg": self._message(s.message)}, True
         if isinstance(s, A.Return):
             assert self.current is not None
+            if s.value is None or self.current.returns["k"] == "none":
+                return no_result_return(self, s), True
             v, vt, _ = self.expr(s.value)
             v = self._coerce(v, vt, self.current.returns, s.value)
             return {"s": "return", "value": v}, True
@@ -711,6 +714,7 @@ class Checker:
                     hint = "specs cannot import or run code, and loops must be `for x in collection { ... }`"
                 self.err("E0107", "this expression is not a statement", s.span, hint)
                 return None, False
+            self.statement_call = s.call
             c, _, _ = self.expr(s.call)
             if c.get("e") != "fcall":
                 self.err("E0406", f"calling '{s.call.func}' as a statement has no effect", s.span)
@@ -1066,6 +1070,9 @@ class Checker:
             self.fn_calls_seen += 1
             self.current.call_spans.setdefault(name, []).append(e.span)
             args = self._bind_args(e, info.params, f"fn {name}")
+            if info.returns["k"] == "none" and self.statement_call is not e:
+                self.err("E0905", f"fn {name} has no result, so its call is not a value", e.span,
+                         f"call it as a statement of its own: {name}(...)")
             return {"e": "fcall", "fn": name, "args": args}, info.returns, not T.is_scalar(info.returns)
         spec = BUILTINS.get(name)
         if spec is None:

@@ -1,4 +1,6 @@
-"""`Status(s)`: a str turned into a member of an enum, checked like a lookup.
+"""Two small checks of the language's value rules: enum conversion and returns from functions with no result.
+
+`Status(s)`: a str turned into a member of an enum, checked like a lookup.
 
 Calling an enum by its name converts: a literal argument is checked now (E0215, as anywhere an enum
 member is written), any other str is checked when the tool runs, and a value that is not a member
@@ -42,3 +44,16 @@ def enum_conversion(c: "Checker", e: A.Call) -> tuple[dict[str, Any], T.Type, bo
         c._check_enum_literal(result, e.args[0])  # E0215 now, not at run time
     return {"e": "call", "fn": "enum_of", "enum": name, "members": members, "args": [x], "kwargs": {}}, \
         result, False
+
+
+def no_result_return(c: "Checker", s: A.Return) -> dict[str, Any]:
+    """`return` in a function: bare only where it has no result, with a value only where it has one (E0905)."""
+    assert c.current is not None
+    name = c.current.decl.name
+    if s.value is None and c.current.returns["k"] != "none":
+        c.err("E0905", f"'{name}' returns {T.show(c.current.returns)}: give `return` a value", s.span)
+    elif s.value is not None:
+        c.expr(s.value)
+        c.err("E0905", f"'{name}' is declared with no result, so `return` takes no value", s.value.span,
+              "declare the result type, such as `-> str`, or write a bare `return`")
+    return {"s": "return", "value": {"e": "lit", "v": None, "t": T.NONE}}

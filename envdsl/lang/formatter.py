@@ -400,20 +400,22 @@ class _Layout:
     def _function(self, d: A.FnDecl) -> None:
         head = f"{d.effect} tool {d.name}(" if isinstance(d, A.ToolDecl) else f"fn {d.name}("
         params = [self._field(p, 1) for p in d.params]
-        returns = f") -> {_type(d.returns)}"
+        returns = f") -> {_type(d.returns)}" if d.returns is not None else ")"
+        # where the head ends: the result type, else the last parameter or the name (no result)
+        ret_span = d.returns.span if d.returns is not None else d.params[-1].span if d.params else d.name_span
         opener = "" if d.description is not None else " {"
         one_line = head + ", ".join(params) + returns + opener
         if (len(one_line) <= MAX_WIDTH and "\n" not in one_line
-                and not self._has_comments(_start(d.span), _start(d.returns.span))):
-            last = self.emit(0, one_line, _start(d.span), d.returns.span.end_line)
+                and not self._has_comments(_start(d.span), _start(ret_span))):
+            last = self.emit(0, one_line, _start(d.span), ret_span.end_line)
         else:
             self.emit(0, head, _start(d.span), d.span.line, tight_after=True)
             for p, text in zip(d.params, params):
                 self.emit(1, text + ",", _start(p.span), p.span.end_line)
-            last = self.emit(0, returns + opener, _start(d.returns.span), d.returns.span.end_line,
+            last = self.emit(0, returns + opener, _start(ret_span), ret_span.end_line,
                              comment_indent=1, tight_before=True)
         if d.description is not None:
-            at, end_line = self._string_after((d.returns.span.end_line, d.returns.span.end_column))
+            at, end_line = self._string_after((ret_span.end_line, ret_span.end_column))
             self.emit(1, _text(d.description, _Ctx(1)), at, end_line, tight_before=True)
             self.emit(0, "{", _start(d.body.span), d.body.span.line, tight_before=True, tight_after=True)
         else:
@@ -484,7 +486,7 @@ class _Layout:
         if isinstance(s, A.Remove):
             return f"remove {e(s.value)} from {e(s.target, POSTFIX)}"
         if isinstance(s, A.Return):
-            return f"return {e(s.value)}"
+            return f"return {e(s.value)}" if s.value is not None else "return"
         if isinstance(s, A.Break):
             return "break"
         if isinstance(s, A.Continue):

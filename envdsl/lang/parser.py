@@ -307,7 +307,7 @@ class _ToAst(Transformer):  # type: ignore[type-arg]
     def params(self, meta: Any, *ps: Any) -> list[A.Param]:
         return [p for p in ps if p is not None]
 
-    def fn_decl(self, meta: Any, name: Token, params: Any, ret: A.TypeRef, desc: A.Lit | None,
+    def fn_decl(self, meta: Any, name: Token, params: Any, ret: A.TypeRef | None, desc: A.Lit | None,
                 body: A.Block) -> A.FnDecl:
         return A.FnDecl(_span_of(meta), str(name), _tok_span(name), params or [], ret,
                         desc.value if desc else None, body)  # type: ignore[arg-type]
@@ -318,7 +318,7 @@ class _ToAst(Transformer):  # type: ignore[type-arg]
     def write_effect(self, meta: Any) -> str:
         return "write"
 
-    def tool_decl(self, meta: Any, effect: str, name: Token, params: Any, ret: A.TypeRef, desc: A.Lit | None,
+    def tool_decl(self, meta: Any, effect: str, name: Token, params: Any, ret: A.TypeRef | None, desc: A.Lit | None,
                   body: A.Block) -> A.ToolDecl:
         return A.ToolDecl(_span_of(meta), str(name), _tok_span(name), params or [], ret,
                           desc.value if desc else None, body, effect)  # type: ignore[arg-type]

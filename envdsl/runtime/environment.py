@@ -21,6 +21,9 @@ from envdsl.runtime.store import Db, clone
 from envdsl.runtime.validate import Schema, constraint_errors, kind_of
 
 DEFAULT_CLOCK = "2024-01-01T00:00:00"
+# What an agent sees from a successful tool declared with no result: an empty output, as tau-bench's
+# tools that return nothing give. (A tool that returns `null` of an optional type shows `null`.)
+NO_RESULT_OUTPUT = ""
 _WHOLE = object()  # cache key of a whole collection's serialised text
 
 
@@ -247,6 +250,8 @@ class Environment:
             return ToolResult(False, f"Error: internal error in tool {name}: {type(e).__name__}: {e}", True)
         finally:
             budget.stop(metering)
+        if spec.returns.get("k") == "none":
+            return ToolResult(True, NO_RESULT_OUTPUT)
         if isinstance(value, str):
             return ToolResult(True, value)
         try:
