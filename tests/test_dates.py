@@ -10,14 +10,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from testkit import FIXTURES, check_text, compile_to, env_class_from_text
+from testkit import REPO, check_text, compile_to, env_class_from_text
 
 from envdsl.lang.dates import literal_problem
 from envdsl.runtime import dates as rd
 from envdsl.runtime.generate import generate_state
 from envdsl.runtime.loader import load_environment_class
 
-LOANS = FIXTURES / "dates" / "loans.env"
+
+EXAMPLE = REPO / "docs" / "examples" / "loans" / "loans.env"  # the worked example of docs/language.md
+LOANS = EXAMPLE
 
 
 @pytest.fixture(scope="module")
@@ -121,7 +123,7 @@ def test_a_spec_that_leaves_the_calendar_fails_the_call(tmp_path: Path) -> None:
 
 # ---- seeds, schemas and the IR ------------------------------------------------------------------
 def test_a_seed_with_an_impossible_date_is_refused(tmp_path: Path) -> None:
-    seed = json.loads((FIXTURES / "dates" / "loans.seed.json").read_text())
+    seed = json.loads((EXAMPLE.with_name("loans.seed.json")).read_text())
     seed["loans"]["L1"]["due"] = "2024-02-30"
     folder = tmp_path / "bad"
     folder.mkdir()
@@ -208,3 +210,13 @@ def test_date_literals_are_escaped_in_generated_code(loans_out: Path) -> None:
     assert "C_OPENING = '2024-01-01'" in tools or "'2024-01-01'" in tools
     seed_in_code = "2024-02-28" in tools  # seed values live in seed.json, not in code
     assert not seed_in_code
+
+
+def test_the_property_gate_passes_the_example(loans_out: Path) -> None:
+    from envdsl.proptest.domain import Domain
+    from envdsl.proptest.runner import Options, gate_domain
+
+    cls = load_environment_class(loans_out / "loans")
+    result = gate_domain(Domain(cls.DOMAIN, cls, "test"), Options(examples=8, seed=0))
+    assert result.failures == []
+    assert {"schema_accepts_valid", "schema_rejects_invalid", "output_matches_return_type"} <= result.properties

@@ -8,16 +8,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from testkit import FIXTURES, compile_to, env_class_from_text
+from testkit import REPO, compile_to, env_class_from_text
 
 from envdsl.proptest.properties import output_problems
 from envdsl.runtime.environment import NO_RESULT_OUTPUT
 from envdsl.runtime.loader import load_environment_class
 
+EXAMPLE = REPO / "docs" / "examples" / "loans" / "loans.env"  # the worked example of docs/language.md
+
 
 @pytest.fixture
 def env() -> Any:
-    return load_environment_class(compile_to(FIXTURES / "dates" / "loans.env") / "loans")()
+    return load_environment_class(compile_to(EXAMPLE) / "loans")()
 
 
 def test_enum_conversion_accepts_members_and_fails_like_a_lookup(env: Any) -> None:
