@@ -317,6 +317,8 @@ class BodyWriter:
         if k == "un":
             return f"(not {self.expr(e['x'])})" if e["op"] == "not" else f"(-{self.expr(e['x'])})"
         if k == "is":
+            if e["tag"] is None:  # an untagged union: the variant is known by a field only it has
+                return f"({literal(e['value'])} {'not in' if e['neg'] else 'in'} {self.expr(e['x'])})"
             return f"({self.expr(e['x'])}[{literal(e['tag'])}] {'!=' if e['neg'] else '=='} {literal(e['value'])})"
         if k == "cond":
             return f"({self.expr(e['then'])} if {self.expr(e['test'])} else {self.expr(e['else'])})"

@@ -288,7 +288,7 @@ class RecordDecl(Node):
 @dataclass
 class UnionDecl(Node):
     name: str
-    tag: str
+    tag: str  # "" for an untagged union (variants are (record, record, span))
     description: str | None
     variants: list[tuple[str, str, Span]]  # (tag value, record name, span)
 

@@ -18,6 +18,7 @@ from envdsl.lang.dates import DATE_ARITH_HINT, date_arith_type, date_call_litera
 from envdsl.lang.diagnostics import DiagnosticBag, Span
 from envdsl.lang.regex_safety import backtracking_problem
 from envdsl.lang.rules_check import check_rules
+from envdsl.lang.unions import untagged_variant_keys
 
 RESERVED = frozenset({"true", "false", "null", "and", "or", "not", "in", "is", "if", "then", "else", "elif",
                       "for", "let", "fail", "require", "return", "insert", "delete", "append", "remove",
@@ -67,6 +68,7 @@ class Checker:
         # fn calls checked so far: a loop whose body calls a fn may change what it iterates over
         self.fn_calls_seen = 0
         self.statement_call: A.Expr | None = None  # the call a call statement makes: it may have no result
+        self.untagged_keys: dict[str, str] = {}  # variant record of an untagged union -> the field only it has
         self.state_sound = False  # set by check(): types and state declared without errors
 
     # ---- reporting ------------------------------------------------------------
@@ -84,6 +86,7 @@ class Checker:
         errors_before = len(self.bag.items)
         self._collect_types(decls)
         self._resolve_records()
+        self.untagged_keys = untagged_variant_keys(self)
         self._collect_state(decls)
         # types and state without errors: a seed can be checked even when a tool body has errors
         self.state_sound = bool(domains) and not any(d.severity == "error" for d in self.bag.items[errors_before:])
@@ -133,8 +136,10 @@ class Checker:
             "enums": [{"name": e.name, "description": e.description or "", "members": [m for m, _ in e.members]}
                       for e in self.enums.values()],
             "records": [self._record_ir(r) for r in self.records.values()],
-            "unions": [{"name": u.name, "tag": u.tag, "description": u.description or "",
-                        "variants": [{"value": v, "record": r} for v, r, _ in u.variants]}
+            "unions": [{"name": u.name, "tag": u.tag or None, "description": u.description or "",
+                        # untagged: `value` is the field whose presence marks the variant
+                        "variants": [{"value": v if u.tag else self.untagged_keys.get(r), "record": r}
+                                     for v, r, _ in u.variants]}
                        for u in self.unions.values()],
         }
 
@@ -243,13 +248,13 @@ class Checker:
                 names.add(f.name)
                 ftype = self.resolve_type(f.type)
                 entry = self._field_ir(f, ftype)
-                if tag and f.name == tag[1]:
+                if tag and tag[1] and f.name == tag[1]:
                     if ftype != T.STR or f.default is not None:
                         self.err("E0214", f"the tag field '{f.name}' of a union variant must be a plain str",
                                  f.name_span)
                     entry["tag_value"] = tag[2]
                 fields.append(entry)
-            if tag and tag[1] not in names:
+            if tag and tag[1] and tag[1] not in names:  # (an untagged union's variants have no tag field)
                 # the tag is implicit: it comes first, as in a discriminated union's JSON
                 fields.insert(0, {"name": tag[1], "type": T.STR, "description": "", "constraints": {},
                                   "tag_value": tag[2]})
@@ -893,7 +898,8 @@ class Checker:
                 self.err("E0307", f"{e.variant} is not a variant of union {u.name}", e.variant_span,
                          "variants: " + ", ".join(v[1] for v in u.variants))
                 return {"e": "lit", "v": False}, T.BOOL, False
-            return {"e": "is", "x": x, "tag": u.tag, "value": match[0], "neg": e.negated}, T.BOOL, False
+            value = match[0] if u.tag else self.untagged_keys.get(match[1])  # untagged: the variant's own field
+            return {"e": "is", "x": x, "tag": u.tag or None, "value": value, "neg": e.negated}, T.BOOL, False
         if isinstance(e, A.Cond):
             c, ct, _ = self.expr(e.test)
             self._want_bool(ct, e.test.span)

@@ -98,6 +98,7 @@ _CODES = [
     Code("E0902", "date arithmetic not defined for these operands", "date +/- int days gives a date, date - date gives the int days between; a datetime counts seconds"),
     Code("E0903", "cannot order a date with another kind", "compare a date with a date and a datetime with a datetime; convert with date(...) or datetime(...)"),
     Code("E0904", "invalid enum conversion", "Status(s) converts one str to a member of enum Status; an unknown value fails the call"),
+    Code("E0906", "untagged union variant cannot be told apart", "each variant of an untagged union needs a field that no other variant has"),
     Code("E0905", "misuse of a function with no result", "a function declared without `-> T` is called as a statement and returns with a bare `return`"),
     # F01xx: fidelity (envdsl/proptest/fidelity.py): does a tool do what its name and source say
     Code("F0101", "parameter never read", "use the parameter in the body, or remove it"),

@@ -340,8 +340,12 @@ class _Layout:
             head = f"enum {d.name}{self._desc(d.description, ctx)}"
             self._listing(d.span, head, [(_short_string(v, ctx), s) for v, s in d.members])
         elif isinstance(d, A.UnionDecl):
-            head = f"union {d.name} by {d.tag}{self._desc(d.description, ctx)}"
-            self._listing(d.span, head, [(f"{_short_string(t, ctx)}: {r}", s) for t, r, s in d.variants])
+            if d.tag:
+                head = f"union {d.name} by {d.tag}{self._desc(d.description, ctx)}"
+                self._listing(d.span, head, [(f"{_short_string(t, ctx)}: {r}", s) for t, r, s in d.variants])
+            else:  # untagged
+                self._listing(d.span, f"union {d.name}{self._desc(d.description, ctx)}",
+                              [(r, s) for _, r, s in d.variants])
         elif isinstance(d, A.RecordDecl):
             head = f"record {d.name}{self._desc(d.description, ctx)}"
             self._entries(d.span, head, [(self._field(f, 1), f.span) for f in d.fields])

@@ -164,8 +164,7 @@ class Environment:
                 for key, x in v.items():
                     walk(x, t["val"], f"{path}[{key!r}]")
             elif k in ("record", "union"):
-                rec = t["name"] if k == "record" else schema.unions[t["name"]]["variants"][v[
-                    schema.unions[t["name"]]["tag"]]]
+                rec = t["name"] if k == "record" else schema.variant_record(t["name"], v) or ""
                 for f in ref_fields(rec):
                     walk(v.get(f["name"]), f["type"], f"{path}.{f['name']}")
 
