@@ -220,3 +220,15 @@ def test_the_property_gate_passes_the_example(loans_out: Path) -> None:
     result = gate_domain(Domain(cls.DOMAIN, cls, "test"), Options(examples=8, seed=0))
     assert result.failures == []
     assert {"schema_accepts_valid", "schema_rejects_invalid", "output_matches_return_type"} <= result.properties
+
+
+def test_a_date_compares_with_a_literal_of_its_form_only(tmp_path: Path) -> None:
+    source = '''
+        domain cmp
+        read tool early(d: date) -> bool "Before March?" { return d < "2024-03-01" and d != "2024-02-29" }
+    '''
+    env = env_class_from_text(source, tmp_path / "ok")()
+    assert [env.call("early", {"d": d}).content for d in ("2024-02-28", "2024-02-29", "2024-03-01")] == \
+        ["true", "false", "false"]
+    shown = check_text(source.replace('"2024-02-29"', '"2024-02-30"'), tmp_path / "bad").render()
+    assert "E0901" in shown and "'2024-02-30' is not a day of the calendar" in shown

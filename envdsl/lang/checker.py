@@ -14,7 +14,14 @@ from envdsl import ir as T
 from envdsl.lang import ast as A
 from envdsl.lang.builtins import BUILTINS, BuiltinCtx
 from envdsl.lang.conversions import enum_conversion, no_result_return
-from envdsl.lang.dates import DATE_ARITH_HINT, date_arith_type, date_call_literal, date_order_hint, exact_problem
+from envdsl.lang.dates import (
+    DATE_ARITH_HINT,
+    date_arith_type,
+    date_call_literal,
+    date_literal_beside,
+    date_order_hint,
+    exact_problem,
+)
 from envdsl.lang.diagnostics import DiagnosticBag, Span
 from envdsl.lang.regex_safety import backtracking_problem
 from envdsl.lang.rules_check import check_rules
@@ -1178,6 +1185,8 @@ class Checker:
         if op in ("==", "!="):
             self._check_enum_literal(at, e.right)
             self._check_enum_literal(bt, e.left)
+            date_literal_beside(self, at, e.right)  # `due == "2024-02-30"` could never hold: E0901
+            date_literal_beside(self, bt, e.left)
             if _join(at, bt, self) is None and not (at["k"] == "null" or bt["k"] == "null"):
                 self.err("E0302", f"comparing {_a(at)} with {_a(bt)} is always "
                                   f"{'false' if op == '==' else 'true'}", e.span)
@@ -1186,6 +1195,9 @@ class Checker:
             return node, T.BOOL if op in ("<", "<=", ">", ">=") else T.ANY, False
         if op in ("<", "<=", ">", ">="):
             ka, kb = _order_kind(at), _order_kind(bt)
+            # a date beside a str literal of its form: `due < "2024-03-01"` orders like the dates (E0901 if not one)
+            if date_literal_beside(self, at, e.right) or date_literal_beside(self, bt, e.left):
+                return node, T.BOOL, False
             if ka != kb and {ka, kb} & {"date", "datetime"} and "any" not in (ka, kb):
                 self.err("E0903", f"cannot order {_a(at)} and {_a(bt)}", e.span, date_order_hint(at, bt))
             elif ka is None or kb is None or (ka != kb and "any" not in (ka, kb)):

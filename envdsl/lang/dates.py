@@ -16,6 +16,7 @@ from envdsl import ir as T
 if TYPE_CHECKING:
     from envdsl.lang import ast as A
     from envdsl.lang.builtins import BuiltinCtx
+    from envdsl.lang.checker import Checker
 
 DATE_FORMAT = "YYYY-MM-DD"
 DATETIME_FORMAT = "YYYY-MM-DDTHH:MM:SS"
@@ -92,3 +93,17 @@ def date_call_literal(e: "A.Expr") -> str | None:
         if isinstance(arg, A.Lit) and isinstance(arg.value, str):
             return arg.value
     return None
+
+
+def date_literal_beside(c: "Checker", t: T.Type, other: "A.Expr") -> bool:
+    """Whether `other` is a str literal compared with a date (or datetime) of type t; such a literal is
+    checked to be one (E0901), so a comparison can never silently test against an impossible day."""
+    from envdsl.lang import ast as A
+
+    kind = T.strip_opt(t)["k"]
+    if kind not in ("date", "datetime") or not isinstance(other, A.Lit) or not isinstance(other.value, str):
+        return False
+    problem = exact_problem(other.value, kind)
+    if problem is not None:
+        c.err("E0901", problem, other.span)
+    return True
