@@ -103,6 +103,9 @@ def _minmax(c: BuiltinCtx) -> T.Type:
             c.not_null(i, "values of one kind")
             return T.ANY
     ts = [c.t(i) for i in range(len(c.args))]
+    for kind in ("date", "datetime"):  # the earliest or latest of some days: ISO text orders like the days
+        if all(t["k"] in (kind, "any") for t in ts) and any(t["k"] == kind for t in ts):
+            return T.DATE if kind == "date" else T.DATETIME
     if all(t["k"] in ("int", "any") for t in ts):
         return T.INT
     if all(t["k"] in ("int", "float", "any") for t in ts):
@@ -123,7 +126,7 @@ def _anyall(c: BuiltinCtx) -> T.Type:
 def _sorted(c: BuiltinCtx) -> T.Type:
     if c.arity(1, 1, ("reverse",)) and c.want(0, ("list",), "a list"):
         e = _elem(c.t(0))
-        if T.strip_opt(e)["k"] not in ("int", "float", "str", "enum", "ref", "any"):
+        if T.strip_opt(e)["k"] not in ("int", "float", "str", "enum", "ref", "any", "date", "datetime"):
             c.err(f"sorted() orders numbers or strings; use sort_by(xs, \"field\") for a list of {T.show(e)}")
         _want_bool_kw(c, "reverse")
         c.aliases = c.args[0][2]
