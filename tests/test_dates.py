@@ -66,6 +66,11 @@ def test_runtime_accepts_only_the_canonical_forms() -> None:
     assert rd.date_diff("2025-01-01", "2024-01-01") == 366
     assert rd.datetime_add("2024-12-31T23:59:30", 45) == "2025-01-01T00:00:15"
     assert rd.datetime_diff("2024-01-02T00:00:00", "2024-01-01T23:00:00") == 3600
+    assert rd.add_months("2024-01-31", 1) == "2024-02-29" and rd.add_months("2023-01-31", 1) == "2023-02-28"
+    assert rd.add_months("2024-03-31", -1) == "2024-02-29" and rd.add_months("2023-12-15", 1) == "2024-01-15"
+    assert rd.add_months("2024-11-30T08:00:00", 3) == "2025-02-28T08:00:00"
+    with pytest.raises(Exception, match="outside the calendar"):
+        rd.add_months("9999-12-01", 1)
 
 
 # ---- tools: arguments, arithmetic, failures rolled back ----------------------------------------

@@ -89,7 +89,7 @@ _SIMPLE_BUILTINS = {"len": "len", "sum": "sum", "any": "any", "all": "all", "abs
                     "slice": "rt.slice_", "calc": "rt.calc", "count": "rt.count", "round": "rt.round_"}
 _ARITH = {"/": "rt.div", "//": "rt.floordiv", "%": "rt.mod", "**": "rt.power"}
 _DATE_BUILTINS = {"date": "rt.parse_date", "datetime": "rt.parse_datetime", "year": "rt.year", "month": "rt.month",
-                  "day": "rt.day", "weekday": "rt.weekday"}
+                  "day": "rt.day", "weekday": "rt.weekday", "add_months": "rt.add_months"}
 
 
 def _date_arith(op: str, ka: str, kb: str, a: str, b: str) -> str | None:

@@ -288,6 +288,14 @@ def _date_ctor(kind: str) -> Callable[[BuiltinCtx], T.Type]:
     return rule
 
 
+def _add_months(c: BuiltinCtx) -> T.Type:
+    """add_months(d, n): billing cycles and renewals, which days cannot count (months differ in length)."""
+    if c.arity(2) and c.want(0, ("date", "datetime"), "a date or datetime"):
+        c.want(1, ("int",), "an int number of months")
+        return c.t(0) if c.t(0)["k"] != "any" else T.DATE
+    return T.DATE
+
+
 def _today(c: BuiltinCtx) -> T.Type:
     c.arity(0)
     return T.DATE
@@ -332,5 +340,5 @@ BUILTINS: dict[str, Callable[[BuiltinCtx], T.Type]] = {
     "split": _split, "replace": _str_fn(3, T.STR), "join": _join, "range": _range,
     "slice": _slice, "to_json": _to_json, "now": _now, "today": _today, "date": _date_ctor("date"),
     "datetime": _date_ctor("datetime"), "year": _date_part, "month": _date_part, "day": _date_part,
-    "weekday": _date_part, "new_id": _new_id, "calc": _calc, "zip": _zip,
+    "weekday": _date_part, "add_months": _add_months, "new_id": _new_id, "calc": _calc, "zip": _zip,
 }

@@ -19,6 +19,7 @@ from envdsl.runtime.budget import bounded_int as bounded_int  # `*` on ints: squ
 from envdsl.runtime.budget import check_size
 from envdsl.runtime.budget import sized as sized  # generated code calls rt.sized and rt.steps
 from envdsl.runtime.budget import steps as steps
+from envdsl.runtime.dates import add_months as add_months
 from envdsl.runtime.dates import date_add as date_add  # generated code calls rt.date_add, rt.parse_date, ...
 from envdsl.runtime.dates import date_diff as date_diff
 from envdsl.runtime.dates import date_sub as date_sub

@@ -12,6 +12,7 @@ bad date from an agent or a seed is a clean tool error that rolls the call back.
 
 from __future__ import annotations
 
+import calendar
 import datetime as _dt
 import re
 from typing import Any
@@ -101,6 +102,20 @@ def datetime_diff(a: str, b: str) -> int:
     """`a - b` on datetimes: whole seconds from b to a."""
     delta = _dt.datetime.fromisoformat(parse_datetime(a)) - _dt.datetime.fromisoformat(parse_datetime(b))
     return int(delta.total_seconds())
+
+
+def add_months(value: str, months: int) -> str:
+    """`add_months(d, n)`: the same day n months later (earlier for negative n), or the month's last day
+    where it is shorter (2024-01-31 + 1 month is 2024-02-29); a datetime keeps its time."""
+    day_part = parse_date(value)
+    first = _dt.date.fromisoformat(day_part)
+    index = first.year * 12 + first.month - 1 + months
+    year, month = divmod(index, 12)
+    if not 1 <= year <= 9999:
+        raise ToolError(f"{value} + {months} months is outside the calendar (years 1 to 9999)")
+    last = calendar.monthrange(year, month + 1)[1]
+    moved = _dt.date(year, month + 1, min(first.day, last)).isoformat()
+    return moved + value[10:] if len(value) > 10 else moved
 
 
 def today(clock: str) -> str:
