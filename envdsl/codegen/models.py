@@ -24,6 +24,8 @@ def _annotation(t: dict[str, Any], types: dict[str, str]) -> str:
     k = t["k"]
     if k in ("str", "int", "float", "bool"):
         return k
+    if k in ("date", "datetime"):  # ISO text: the runtime's Schema checks the calendar (envdsl/runtime/dates.py)
+        return "str"
     if k == "ref":
         return _annotation(t["key"], types)
     if k in ("enum", "record", "union"):

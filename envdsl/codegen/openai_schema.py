@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 _PRIM = {"str": "string", "int": "integer", "float": "number", "bool": "boolean"}
+_DATE_FORMAT = {"date": "date", "datetime": "date-time"}  # JSON Schema's string formats
 
 
 class SchemaWriter:
@@ -17,6 +18,8 @@ class SchemaWriter:
         k = t["k"]
         if k in _PRIM:
             return {"type": _PRIM[k]}
+        if k in _DATE_FORMAT:
+            return {"type": "string", "format": _DATE_FORMAT[k]}
         if k == "ref":
             return {"type": _PRIM[t["key"]["k"]]}
         if k == "enum":

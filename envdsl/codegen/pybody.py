@@ -69,8 +69,10 @@ def literal(v: Any) -> str:
 
 def py_type(t: dict[str, Any]) -> str:
     k = t["k"]
-    if k in ("str", "enum"):
+    if k in ("str", "enum", "date", "datetime"):
         return "str"
+    if k == "none":  # a function with no result
+        return "None"
     if k in ("int", "float", "bool"):
         return k
     if k == "ref":
@@ -86,6 +88,22 @@ _SIMPLE_BUILTINS = {"len": "len", "sum": "sum", "any": "any", "all": "all", "abs
                     "float": "rt.to_float", "fold": "rt.fold", "split": "rt.split", "range": "rt.range_",
                     "slice": "rt.slice_", "calc": "rt.calc", "count": "rt.count", "round": "rt.round_"}
 _ARITH = {"/": "rt.div", "//": "rt.floordiv", "%": "rt.mod", "**": "rt.power"}
+_DATE_BUILTINS = {"date": "rt.parse_date", "datetime": "rt.parse_datetime", "year": "rt.year", "month": "rt.month",
+                  "day": "rt.day", "weekday": "rt.weekday", "add_months": "rt.add_months"}
+
+
+def _date_arith(op: str, ka: str, kb: str, a: str, b: str) -> str | None:
+    """Date and datetime arithmetic (days and seconds, envdsl/runtime/dates.py), or None for other operands."""
+    for kind in ("date", "datetime"):
+        if op == "+" and ka == kind:
+            return f"rt.{kind}_add({a}, {b})"
+        if op == "+" and kb == kind:
+            return f"rt.{kind}_add({b}, {a})"
+        if op == "-" and ka == kb == kind:
+            return f"rt.{kind}_diff({a}, {b})"
+        if op == "-" and ka == kind:
+            return f"rt.{kind}_sub({a}, {b})"
+    return None
 
 
 def _growing(op: str, t: dict[str, Any]) -> str | None:
@@ -285,6 +303,9 @@ class BodyWriter:
             return parts[0] if len(parts) == 1 else "rt.sized(" + " + ".join(parts) + ")"
         if k == "bin":
             a, b, op = self.expr(e["l"]), self.expr(e["r"]), e["op"]
+            dated = _date_arith(op, e["l"]["t"]["k"], e["r"]["t"]["k"], a, b)
+            if dated is not None:
+                return dated
             if op in _ARITH:
                 return f"{_ARITH[op]}({a}, {b})"
             grown = _growing(op, e["t"])
@@ -296,6 +317,8 @@ class BodyWriter:
         if k == "un":
             return f"(not {self.expr(e['x'])})" if e["op"] == "not" else f"(-{self.expr(e['x'])})"
         if k == "is":
+            if e["tag"] is None:  # an untagged union: the variant is known by a field only it has
+                return f"({literal(e['value'])} {'not in' if e['neg'] else 'in'} {self.expr(e['x'])})"
             return f"({self.expr(e['x'])}[{literal(e['tag'])}] {'!=' if e['neg'] else '=='} {literal(e['value'])})"
         if k == "cond":
             return f"({self.expr(e['then'])} if {self.expr(e['test'])} else {self.expr(e['else'])})"
@@ -373,6 +396,12 @@ class BodyWriter:
             return f"rt.to_json({args[0]}, sort_keys={kw.get('sort_keys', 'False')})"
         if fn == "now":
             return "db.clock"
+        if fn in _DATE_BUILTINS:
+            return f"{_DATE_BUILTINS[fn]}({', '.join(args)})"
+        if fn == "today":
+            return "rt.today(db.clock)"
+        if fn == "enum_of":  # Status(s): members and name as escaped literals
+            return f"rt.to_enum({args[0]}, {literal(e['members'])}, {literal(e['enum'])})"
         if fn == "new_id":
             return f"rt.new_id({args[0]}, {args[1]}, {kw.get('width', '4')})"
         raise ValueError(f"unknown builtin {fn}")

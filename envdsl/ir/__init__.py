@@ -8,6 +8,7 @@ in docs/ir.md. Types are dicts with a kind `k`:
     {"k": "list", "of": T}            {"k": "map", "key": T, "val": T}
     {"k": "opt", "of": T}             {"k": "record" | "enum" | "union", "name": N}
     {"k": "ref", "coll": C, "key": T}  (a key of state collection C)
+    {"k": "date" | "datetime"}         (ISO text YYYY-MM-DD / YYYY-MM-DDTHH:MM:SS, see envdsl.runtime.dates)
 """
 
 from __future__ import annotations
@@ -25,8 +26,11 @@ FLOAT: Type = {"k": "float"}
 BOOL: Type = {"k": "bool"}
 NULL: Type = {"k": "null"}
 ANY: Type = {"k": "any"}
+NONE: Type = {"k": "none"}  # the result of a function declared without one (not a value: see show)
+DATE: Type = {"k": "date"}
+DATETIME: Type = {"k": "datetime"}
 
-SCALAR_KINDS = frozenset({"str", "int", "float", "bool", "null", "enum", "ref"})
+SCALAR_KINDS = frozenset({"str", "int", "float", "bool", "null", "enum", "ref", "date", "datetime"})
 
 
 def list_of(t: Type) -> Type:
@@ -62,8 +66,11 @@ def is_scalar(t: Type) -> bool:
 def show(t: Type) -> str:
     """A type as a spec author writes it."""
     k = t["k"]
-    if k in ("str", "int", "float", "bool", "null", "any", "unknown"):  # unknown: the items of an empty []
+    # unknown: the items of an empty []
+    if k in ("str", "int", "float", "bool", "null", "any", "unknown", "date", "datetime"):
         return "unknown" if k in ("any", "unknown") else str(k)
+    if k == "none":
+        return "nothing"
     if k == "list":
         return f"list<{show(t['of'])}>"
     if k == "map":

@@ -192,7 +192,7 @@ class Remove(Node):
 
 @dataclass
 class Return(Node):
-    value: Expr
+    value: Expr | None  # None: a bare `return` in a function with no result
 
 
 @dataclass
@@ -288,7 +288,7 @@ class RecordDecl(Node):
 @dataclass
 class UnionDecl(Node):
     name: str
-    tag: str
+    tag: str  # "" for an untagged union (variants are (record, record, span))
     description: str | None
     variants: list[tuple[str, str, Span]]  # (tag value, record name, span)
 
@@ -326,7 +326,7 @@ class FnDecl(Node):
     name: str
     name_span: Span
     params: list[Param]
-    returns: TypeRef
+    returns: TypeRef | None  # None: a function with no result
     description: str | None
     body: Block
 

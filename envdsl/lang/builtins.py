@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
 from envdsl import ir as T
+from envdsl.lang.dates import check_date_literal
 
 if TYPE_CHECKING:
     from envdsl.lang import ast as A
@@ -53,8 +54,8 @@ class BuiltinCtx:
             self.not_null(i, what)  # abs(null), len(null), upper(null) raise at run time
             return False
         k = self.t(i)["k"]
-        if k == "any" or k in kinds:
-            return True
+        if k == "any" or k in kinds or (k in ("date", "datetime") and "str" in kinds):
+            return True  # a date is its ISO text wherever a str is wanted (old specs slice now())
         self.err(f"{self.call.func}() needs {what}, not {T.show(self.args[i][1])}", "E0301",
                  self.call.args[i].span)
         return False
@@ -102,6 +103,9 @@ def _minmax(c: BuiltinCtx) -> T.Type:
             c.not_null(i, "values of one kind")
             return T.ANY
     ts = [c.t(i) for i in range(len(c.args))]
+    for kind in ("date", "datetime"):  # the earliest or latest of some days: ISO text orders like the days
+        if all(t["k"] in (kind, "any") for t in ts) and any(t["k"] == kind for t in ts):
+            return T.DATE if kind == "date" else T.DATETIME
     if all(t["k"] in ("int", "any") for t in ts):
         return T.INT
     if all(t["k"] in ("int", "float", "any") for t in ts):
@@ -122,7 +126,7 @@ def _anyall(c: BuiltinCtx) -> T.Type:
 def _sorted(c: BuiltinCtx) -> T.Type:
     if c.arity(1, 1, ("reverse",)) and c.want(0, ("list",), "a list"):
         e = _elem(c.t(0))
-        if T.strip_opt(e)["k"] not in ("int", "float", "str", "enum", "ref", "any"):
+        if T.strip_opt(e)["k"] not in ("int", "float", "str", "enum", "ref", "any", "date", "datetime"):
             c.err(f"sorted() orders numbers or strings; use sort_by(xs, \"field\") for a list of {T.show(e)}")
         _want_bool_kw(c, "reverse")
         c.aliases = c.args[0][2]
@@ -272,7 +276,40 @@ def _to_json(c: BuiltinCtx) -> T.Type:
 
 def _now(c: BuiltinCtx) -> T.Type:
     c.arity(0)
-    return T.STR
+    return T.DATETIME  # its text is the clock's, so specs that use it as a str keep working
+
+
+# ---- dates (envdsl/lang/dates.py checks literals; envdsl/runtime/dates.py runs them)
+def _date_ctor(kind: str) -> Callable[[BuiltinCtx], T.Type]:
+    def rule(c: BuiltinCtx) -> T.Type:
+        if c.arity(1) and c.want(0, ("str", "date", "datetime"), "a str, date or datetime"):
+            check_date_literal(c, kind)
+        return T.DATE if kind == "date" else T.DATETIME
+    return rule
+
+
+def _add_months(c: BuiltinCtx) -> T.Type:
+    """add_months(d, n): billing cycles and renewals, which days cannot count (months differ in length)."""
+    if c.arity(2) and c.want(0, ("date", "datetime"), "a date or datetime"):
+        c.want(1, ("int",), "an int number of months")
+        return c.t(0) if c.t(0)["k"] != "any" else T.DATE
+    return T.DATE
+
+
+def _today(c: BuiltinCtx) -> T.Type:
+    c.arity(0)
+    return T.DATE
+
+
+def _date_part(c: BuiltinCtx) -> T.Type:
+    if c.arity(1):
+        k = c.t(0)["k"]
+        if c.args[0][1]["k"] == "opt":
+            c.not_null(0, "a date or datetime")
+        elif k not in ("date", "datetime", "any"):
+            c.err(f"{c.call.func}() needs a date or datetime, not {T.show(c.args[0][1])}", "E0301",
+                  c.call.args[0].span)
+    return T.INT
 
 
 def _new_id(c: BuiltinCtx) -> T.Type:
@@ -301,5 +338,7 @@ BUILTINS: dict[str, Callable[[BuiltinCtx], T.Type]] = {
     "lower": _str_fn(1, T.STR), "upper": _str_fn(1, T.STR), "strip": _str_fn(1, T.STR),
     "fold": _str_fn(1, T.STR), "startswith": _str_fn(2, T.BOOL), "endswith": _str_fn(2, T.BOOL),
     "split": _split, "replace": _str_fn(3, T.STR), "join": _join, "range": _range,
-    "slice": _slice, "to_json": _to_json, "now": _now, "new_id": _new_id, "calc": _calc, "zip": _zip,
+    "slice": _slice, "to_json": _to_json, "now": _now, "today": _today, "date": _date_ctor("date"),
+    "datetime": _date_ctor("datetime"), "year": _date_part, "month": _date_part, "day": _date_part,
+    "weekday": _date_part, "add_months": _add_months, "new_id": _new_id, "calc": _calc, "zip": _zip,
 }

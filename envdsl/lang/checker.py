@@ -14,14 +14,24 @@ from envdsl import ir as T
 from envdsl.lang import ast as A
 from envdsl.lang.actor_check import cross_writes
 from envdsl.lang.builtins import BUILTINS, BuiltinCtx
+from envdsl.lang.conversions import enum_conversion, no_result_return
+from envdsl.lang.dates import (
+    DATE_ARITH_HINT,
+    date_arith_type,
+    date_call_literal,
+    date_literal_beside,
+    date_order_hint,
+    exact_problem,
+)
 from envdsl.lang.diagnostics import DiagnosticBag, Span
 from envdsl.lang.regex_safety import backtracking_problem
 from envdsl.lang.rules_check import check_rules
+from envdsl.lang.unions import untagged_variant_keys
 
 RESERVED = frozenset({"true", "false", "null", "and", "or", "not", "in", "is", "if", "then", "else", "elif",
                       "for", "let", "fail", "require", "return", "insert", "delete", "append", "remove",
                       "break", "continue", "to", "from"})
-PRIMS = {"str": T.STR, "int": T.INT, "float": T.FLOAT, "bool": T.BOOL}
+PRIMS = {"str": T.STR, "int": T.INT, "float": T.FLOAT, "bool": T.BOOL, "date": T.DATE, "datetime": T.DATETIME}
 
 
 @dataclass
@@ -66,6 +76,8 @@ class Checker:
         self.call_stmts: list[tuple[str, Span]] = []
         # fn calls checked so far: a loop whose body calls a fn may change what it iterates over
         self.fn_calls_seen = 0
+        self.statement_call: A.Expr | None = None  # the call a call statement makes: it may have no result
+        self.untagged_keys: dict[str, str] = {}  # variant record of an untagged union -> the field only it has
         self.state_sound = False  # set by check(): types and state declared without errors
 
     # ---- reporting ------------------------------------------------------------
@@ -83,6 +95,7 @@ class Checker:
         errors_before = len(self.bag.items)
         self._collect_types(decls)
         self._resolve_records()
+        self.untagged_keys = untagged_variant_keys(self)
         self._collect_state(decls)
         # types and state without errors: a seed can be checked even when a tool body has errors
         self.state_sound = bool(domains) and not any(d.severity == "error" for d in self.bag.items[errors_before:])
@@ -138,8 +151,10 @@ class Checker:
             "enums": [{"name": e.name, "description": e.description or "", "members": [m for m, _ in e.members]}
                       for e in self.enums.values()],
             "records": [self._record_ir(r) for r in self.records.values()],
-            "unions": [{"name": u.name, "tag": u.tag, "description": u.description or "",
-                        "variants": [{"value": v, "record": r} for v, r, _ in u.variants]}
+            "unions": [{"name": u.name, "tag": u.tag or None, "description": u.description or "",
+                        # untagged: `value` is the field whose presence marks the variant
+                        "variants": [{"value": v if u.tag else self.untagged_keys.get(r), "record": r}
+                                     for v, r, _ in u.variants]}
                        for u in self.unions.values()],
         }
 
@@ -248,13 +263,13 @@ class Checker:
                 names.add(f.name)
                 ftype = self.resolve_type(f.type)
                 entry = self._field_ir(f, ftype)
-                if tag and f.name == tag[1]:
+                if tag and tag[1] and f.name == tag[1]:
                     if ftype != T.STR or f.default is not None:
                         self.err("E0214", f"the tag field '{f.name}' of a union variant must be a plain str",
                                  f.name_span)
                     entry["tag_value"] = tag[2]
                 fields.append(entry)
-            if tag and tag[1] not in names:
+            if tag and tag[1] and tag[1] not in names:  # (an untagged union's variants have no tag field)
                 # the tag is implicit: it comes first, as in a discriminated union's JSON
                 fields.insert(0, {"name": tag[1], "type": T.STR, "description": "", "constraints": {},
                                   "tag_value": tag[2]})
@@ -377,6 +392,8 @@ class Checker:
         """A literal's JSON value (constants, defaults, annotation arguments)."""
         if isinstance(e, A.Lit):
             v = e.value
+        elif date_call_literal(e) is not None:  # const D: date = date("2024-05-01")
+            v = date_call_literal(e)
         elif isinstance(e, A.ListLit):
             inner = T.strip_opt(want)
             return [self._literal(x, inner.get("of", T.ANY), code) for x in e.items]
@@ -390,6 +407,11 @@ class Checker:
         else:
             self.err(code, "expected a literal value (a number, string, true, false, null, [] or {})", e.span)
             return None
+        if T.strip_opt(want)["k"] in ("date", "datetime") and v is not None:
+            problem = exact_problem(v, T.strip_opt(want)["k"])
+            if problem is not None:
+                self.err("E0901", problem, e.span)
+            return v
         if want["k"] != "any" and not _literal_fits(v, want, self):
             self.err(code if code != "E0211" else "E0301", f"{v!r} is not {_a(want)}", e.span)
         return v
@@ -419,7 +441,7 @@ class Checker:
                 info.returns = T.NULL  # a hook returns nothing
                 self.hooks[d.name] = info
                 continue
-            info.returns = self.resolve_type(d.returns)
+            info.returns = self.resolve_type(d.returns) if d.returns is not None else T.NONE
             (self.tools if isinstance(d, A.ToolDecl) else self.fns)[d.name] = info
 
     # ---- bodies ---------------------------------------------------------------
@@ -434,7 +456,8 @@ class Checker:
             self.scopes[0][p["name"]] = Var(p["type"], aliases_state=not isinstance(d, A.ToolDecl) and not
                                             T.is_scalar(p["type"]), mutable=False)
         body, terminates = self._block(d.body)
-        if not terminates and not isinstance(d, A.HookDecl):
+        # a hook, or a function with no result, may simply end: the end of its body returns
+        if not terminates and not isinstance(d, A.HookDecl) and info.returns["k"] != "none":
             self.err("E0403", f"'{d.name}' can finish without returning {_a(info.returns)}",
                      Span(d.body.span.end_line, max(1, d.body.span.end_column - 1), d.body.span.end_line,
                           d.body.span.end_column))
@@ -710,6 +733,8 @@ class Checker:
             return {"s": "fail", "msg": self._message(s.message)}, True
         if isinstance(s, A.Return):
             assert self.current is not None
+            if s.value is None or self.current.returns["k"] == "none":
+                return no_result_return(self, s), True
             v, vt, _ = self.expr(s.value)
             v = self._coerce(v, vt, self.current.returns, s.value)
             return {"s": "return", "value": v}, True
@@ -748,6 +773,7 @@ class Checker:
                     hint = "specs cannot import or run code, and loops must be `for x in collection { ... }`"
                 self.err("E0107", "this expression is not a statement", s.span, hint)
                 return None, False
+            self.statement_call = s.call
             c, _, _ = self.expr(s.call)
             if c.get("e") != "fcall":
                 self.err("E0406", f"calling '{s.call.func}' as a statement has no effect", s.span)
@@ -926,7 +952,8 @@ class Checker:
                 self.err("E0307", f"{e.variant} is not a variant of union {u.name}", e.variant_span,
                          "variants: " + ", ".join(v[1] for v in u.variants))
                 return {"e": "lit", "v": False}, T.BOOL, False
-            return {"e": "is", "x": x, "tag": u.tag, "value": match[0], "neg": e.negated}, T.BOOL, False
+            value = match[0] if u.tag else self.untagged_keys.get(match[1])  # untagged: the variant's own field
+            return {"e": "is", "x": x, "tag": u.tag or None, "value": value, "neg": e.negated}, T.BOOL, False
         if isinstance(e, A.Cond):
             c, ct, _ = self.expr(e.test)
             self._want_bool(ct, e.test.span)
@@ -1090,6 +1117,8 @@ class Checker:
         name = e.func
         if name in self.records:
             return self._construct(e)
+        if name in self.enums:  # Status(s): a str to a member, failing like a lookup
+            return enum_conversion(self, e)
         if name in self.fns or name in self.tools:
             if name in self.tools:
                 self.err("E0209", f"'{name}' is a tool; tools cannot call tools", e.func_span,
@@ -1101,6 +1130,9 @@ class Checker:
             self.fn_calls_seen += 1
             self.current.call_spans.setdefault(name, []).append(e.span)
             args = self._bind_args(e, info.params, f"fn {name}")
+            if info.returns["k"] == "none" and self.statement_call is not e:
+                self.err("E0905", f"fn {name} has no result, so its call is not a value", e.span,
+                         f"call it as a statement of its own: {name}(...)")
             return {"e": "fcall", "fn": name, "args": args}, info.returns, not T.is_scalar(info.returns)
         spec = BUILTINS.get(name)
         if spec is None:
@@ -1200,6 +1232,8 @@ class Checker:
         if op in ("==", "!="):
             self._check_enum_literal(at, e.right)
             self._check_enum_literal(bt, e.left)
+            date_literal_beside(self, at, e.right)  # `due == "2024-02-30"` could never hold: E0901
+            date_literal_beside(self, bt, e.left)
             if _join(at, bt, self) is None and not (at["k"] == "null" or bt["k"] == "null"):
                 self.err("E0302", f"comparing {_a(at)} with {_a(bt)} is always "
                                   f"{'false' if op == '==' else 'true'}", e.span)
@@ -1208,7 +1242,12 @@ class Checker:
             return node, T.BOOL if op in ("<", "<=", ">", ">=") else T.ANY, False
         if op in ("<", "<=", ">", ">="):
             ka, kb = _order_kind(at), _order_kind(bt)
-            if ka is None or kb is None or (ka != kb and "any" not in (ka, kb)):
+            # a date beside a str literal of its form: `due < "2024-03-01"` orders like the dates (E0901 if not one)
+            if date_literal_beside(self, at, e.right) or date_literal_beside(self, bt, e.left):
+                return node, T.BOOL, False
+            if ka != kb and {ka, kb} & {"date", "datetime"} and "any" not in (ka, kb):
+                self.err("E0903", f"cannot order {_a(at)} and {_a(bt)}", e.span, date_order_hint(at, bt))
+            elif ka is None or kb is None or (ka != kb and "any" not in (ka, kb)):
                 self.err("E0302", f"cannot order {_a(at)} and {_a(bt)}", e.span)
             return node, T.BOOL, False
         if op in ("in", "not in"):
@@ -1231,7 +1270,10 @@ class Checker:
                 self.err("E0302", f"cannot test {_a(at)} for membership in {_a(bt)}", e.span)
             return node, T.BOOL, False
         result = _arith_type(op, at, bt)
-        if result is None:
+        if result is None and {T.strip_opt(at)["k"], T.strip_opt(bt)["k"]} & {"date", "datetime"}:
+            self.err("E0902", f"'{op}' is not defined for {T.show(at)} and {T.show(bt)}", e.span, DATE_ARITH_HINT)
+            result = T.ANY
+        elif result is None:
             self.err("E0302", f"'{op}' is not defined for {T.show(at)} and {T.show(bt)}", e.span)
             result = T.ANY
         elif op == "**" and result["k"] == "int" and not _nonnegative_int_constant(e.right):
@@ -1268,6 +1310,11 @@ class Checker:
         if want["k"] == "any" or xt["k"] == "any":
             return x
         base = T.strip_opt(want)
+        if base["k"] in ("date", "datetime") and isinstance(src, A.Lit) and isinstance(src.value, str):
+            problem = exact_problem(src.value, base["k"])  # a literal where a date goes: checked as one
+            if problem is not None:
+                self.err("E0901", problem, src.span, f"write {base['k']}(\"...\") in the form of the examples")
+            return x
         if base["k"] == "enum" and isinstance(src, A.Lit) and isinstance(src.value, str):
             self._check_enum_literal(want, src)
             return x
@@ -1301,6 +1348,8 @@ def _assignable(src: T.Type, dst: T.Type, c: Checker) -> bool:
     if kd == "ref":
         return _assignable(src, dst["key"], c)
     if ks == "enum" and kd == "str":
+        return True
+    if ks in ("date", "datetime") and kd == "str":  # a date is its ISO text
         return True
     if ks == "enum" and kd == "enum":
         return bool(src["name"] == dst["name"])
@@ -1364,6 +1413,8 @@ def _arith_type(op: str, a: T.Type, b: T.Type) -> T.Type | None:
     if "any" in (ka, kb):
         return T.ANY
     nums = ("int", "float")
+    if "date" in (ka, kb) or "datetime" in (ka, kb):
+        return date_arith_type(op, ka, kb)
     if op == "+" and ka in ("str", "enum", "ref") and kb in ("str", "enum", "ref"):
         return T.STR
     if op == "+" and ka == "list" and kb == "list":
@@ -1381,8 +1432,8 @@ def _order_kind(t: T.Type) -> str | None:
         return "num"
     if k in ("str", "enum", "ref"):
         return "str"
-    if k == "any":
-        return "any"
+    if k in ("any", "date", "datetime"):
+        return k
     return None
 
 
@@ -1399,7 +1450,7 @@ def _valid_format_spec(spec: str, t: T.Type) -> bool:
         return letter in ("", "d", "f", "e", "E", "g", "G", "%", "x", "X") and (letter != "" or "." not in spec)
     if kind == "float":
         return letter in ("", "f", "e", "E", "g", "G", "%")
-    if kind in ("str", "enum", "ref"):
+    if kind in ("str", "enum", "ref", "date", "datetime"):
         return letter in ("", "s") and "," not in spec and "." not in spec
     return kind == "any"
 
@@ -1422,6 +1473,8 @@ def _literal_fits(v: Any, t: T.Type, c: Checker) -> bool:
         return isinstance(v, str) if k == "str" or t["key"]["k"] == "str" else isinstance(v, int)
     if k == "enum":
         return isinstance(v, str) and v in [m for m, _ in c.enums[t["name"]].members]
+    if k in ("date", "datetime"):
+        return exact_problem(v, k) is None
     if k == "list":
         return isinstance(v, list) and all(_literal_fits(x, t["of"], c) for x in v)
     if k == "map":

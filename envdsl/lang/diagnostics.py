@@ -93,6 +93,13 @@ _CODES = [
     Code("E0806", "ownership path does not lead to the user", None),
     Code("E0807", "confirmation rule on a tool that writes nothing", None),
     Code("E0808", "ownership rule without a user collection", "declare `user COLLECTION identified by TOOL` first"),
+    # E09xx: dates, conversions, functions with no result, untagged unions (docs/language.md)
+    Code("E0901", "invalid date or datetime", "write a date as date(\"2024-05-01\") and a datetime as datetime(\"2024-05-01T09:30:00\"), days that the calendar has"),
+    Code("E0902", "date arithmetic not defined for these operands", "date +/- int days gives a date, date - date gives the int days between; a datetime counts seconds"),
+    Code("E0903", "cannot order a date with another kind", "compare a date with a date and a datetime with a datetime; convert with date(...) or datetime(...)"),
+    Code("E0904", "invalid enum conversion", "Status(s) converts one str to a member of enum Status; an unknown value fails the call"),
+    Code("E0906", "untagged union variant cannot be told apart", "each variant of an untagged union needs a field that no other variant has"),
+    Code("E0905", "misuse of a function with no result", "a function declared without `-> T` is called as a statement and returns with a bare `return`"),
     # E10xx: two actors, environment functions and hooks
     Code("E1001", "tool writes the other actor's state", "let that actor's own tools, a hook or the task's set-up change it, or declare the field `shared`"),
     Code("E1002", "unknown or repeated name in `shared`", "name a state field of either actor, once"),

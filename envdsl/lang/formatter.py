@@ -340,8 +340,12 @@ class _Layout:
             head = f"enum {d.name}{self._desc(d.description, ctx)}"
             self._listing(d.span, head, [(_short_string(v, ctx), s) for v, s in d.members])
         elif isinstance(d, A.UnionDecl):
-            head = f"union {d.name} by {d.tag}{self._desc(d.description, ctx)}"
-            self._listing(d.span, head, [(f"{_short_string(t, ctx)}: {r}", s) for t, r, s in d.variants])
+            if d.tag:
+                head = f"union {d.name} by {d.tag}{self._desc(d.description, ctx)}"
+                self._listing(d.span, head, [(f"{_short_string(t, ctx)}: {r}", s) for t, r, s in d.variants])
+            else:  # untagged
+                self._listing(d.span, f"union {d.name}{self._desc(d.description, ctx)}",
+                              [(r, s) for _, r, s in d.variants])
         elif isinstance(d, A.RecordDecl):
             head = f"record {d.name}{self._desc(d.description, ctx)}"
             self._entries(d.span, head, [(self._field(f, 1), f.span) for f in d.fields])
@@ -411,20 +415,22 @@ class _Layout:
         elif isinstance(d, A.EnvFnDecl):
             head = "env " + head
         params = [self._field(p, 1) for p in d.params]
-        returns = f") -> {_type(d.returns)}"
+        returns = f") -> {_type(d.returns)}" if d.returns is not None else ")"
+        # where the head ends: the result type, else the last parameter or the name (no result)
+        ret_span = d.returns.span if d.returns is not None else d.params[-1].span if d.params else d.name_span
         opener = "" if d.description is not None else " {"
         one_line = head + ", ".join(params) + returns + opener
         if (len(one_line) <= MAX_WIDTH and "\n" not in one_line
-                and not self._has_comments(_start(d.span), _start(d.returns.span))):
-            last = self.emit(0, one_line, _start(d.span), d.returns.span.end_line)
+                and not self._has_comments(_start(d.span), _start(ret_span))):
+            last = self.emit(0, one_line, _start(d.span), ret_span.end_line)
         else:
             self.emit(0, head, _start(d.span), d.span.line, tight_after=True)
             for p, text in zip(d.params, params):
                 self.emit(1, text + ",", _start(p.span), p.span.end_line)
-            last = self.emit(0, returns + opener, _start(d.returns.span), d.returns.span.end_line,
+            last = self.emit(0, returns + opener, _start(ret_span), ret_span.end_line,
                              comment_indent=1, tight_before=True)
         if d.description is not None:
-            at, end_line = self._string_after((d.returns.span.end_line, d.returns.span.end_column))
+            at, end_line = self._string_after((ret_span.end_line, ret_span.end_column))
             self.emit(1, _text(d.description, _Ctx(1)), at, end_line, tight_before=True)
             self.emit(0, "{", _start(d.body.span), d.body.span.line, tight_before=True, tight_after=True)
         else:
@@ -495,7 +501,7 @@ class _Layout:
         if isinstance(s, A.Remove):
             return f"remove {e(s.value)} from {e(s.target, POSTFIX)}"
         if isinstance(s, A.Return):
-            return f"return {e(s.value)}"
+            return f"return {e(s.value)}" if s.value is not None else "return"
         if isinstance(s, A.Break):
             return "break"
         if isinstance(s, A.Continue):

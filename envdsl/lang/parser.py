@@ -261,6 +261,14 @@ class _ToAst(Transformer):  # type: ignore[type-arg]
         return A.UnionDecl(_span_of(meta), str(name), str(tag), desc.value if desc else None,  # type: ignore[arg-type]
                            [v for v in variants if v is not None])
 
+    def bare_variant(self, meta: Any, rec: Token) -> tuple[str, str, Span]:
+        return (str(rec), str(rec), _span_of(meta))
+
+    def untagged_union_decl(self, meta: Any, name: Token, desc: A.Lit | None, *variants: Any) -> A.UnionDecl:
+        # tag "": no tag field; each variant is known by a field of its own (envdsl/lang/unions.py)
+        return A.UnionDecl(_span_of(meta), str(name), "", desc.value if desc else None,  # type: ignore[arg-type]
+                           [v for v in variants if v is not None])
+
     def collection_field(self, meta: Any, name: Token, rec: Token, key: Token, desc: A.Lit | None) -> A.CollectionDecl:
         return A.CollectionDecl(_span_of(meta), str(name), _tok_span(name), str(rec), _tok_span(rec), str(key),
                                 _tok_span(key), desc.value if desc else None)  # type: ignore[arg-type]
@@ -307,7 +315,7 @@ class _ToAst(Transformer):  # type: ignore[type-arg]
     def params(self, meta: Any, *ps: Any) -> list[A.Param]:
         return [p for p in ps if p is not None]
 
-    def fn_decl(self, meta: Any, name: Token, params: Any, ret: A.TypeRef, desc: A.Lit | None,
+    def fn_decl(self, meta: Any, name: Token, params: Any, ret: A.TypeRef | None, desc: A.Lit | None,
                 body: A.Block) -> A.FnDecl:
         return A.FnDecl(_span_of(meta), str(name), _tok_span(name), params or [], ret,
                         desc.value if desc else None, body)  # type: ignore[arg-type]
@@ -318,7 +326,7 @@ class _ToAst(Transformer):  # type: ignore[type-arg]
     def write_effect(self, meta: Any) -> str:
         return "write"
 
-    def tool_decl(self, meta: Any, effect: str, name: Token, params: Any, ret: A.TypeRef, desc: A.Lit | None,
+    def tool_decl(self, meta: Any, effect: str, name: Token, params: Any, ret: A.TypeRef | None, desc: A.Lit | None,
                   body: A.Block) -> A.ToolDecl:
         return A.ToolDecl(_span_of(meta), str(name), _tok_span(name), params or [], ret,
                           desc.value if desc else None, body, effect)  # type: ignore[arg-type]

@@ -501,6 +501,9 @@ def fallbacks(t: dict[str, Any], cons: dict[str, Any]) -> list[Any]:
         return dedupe([v for v in vals if not isinstance(hi, (int, float)) or v <= hi])
     if k == "bool":
         return [True, False]
+    if k in ("date", "datetime"):  # real calendar values, a leap day among them
+        days = ["2024-01-15", "2024-02-29", "2024-03-01"]
+        return days if k == "date" else [d + "T09:30:00" for d in days]
     if k == "str":
         n = int(cons.get("min_len") or 0)
         return [("abc" * (n // 3 + 1))[:max(n, 3)], ("xyzw" * (n // 4 + 1))[:max(n, 4)]]

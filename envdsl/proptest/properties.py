@@ -18,7 +18,7 @@ from envdsl.runtime.diff import state_diff
 from envdsl.runtime.environment import ToolResult
 
 REJECTED_PREFIXES = ("Error: invalid arguments for ", "Error: arguments must be a JSON object")
-STRING_VALUED = ("str", "enum")
+STRING_VALUED = ("str", "enum", "date", "datetime")  # sent as raw text (a date is its ISO text)
 
 
 def runtime_rejected(r: ToolResult) -> bool:
@@ -48,6 +48,8 @@ def output_problems(content: str, t: dict[str, Any], schema: Any) -> list[str]:
     base = t["of"] if t["k"] == "opt" else t
     if t["k"] == "any":
         return []
+    if t["k"] == "none":  # a tool with no result shows an empty output (runtime NO_RESULT_OUTPUT)
+        return [] if content == "" else [f"result: a tool with no result printed {content[:80]!r}"]
     stringy = base["k"] in STRING_VALUED or (base["k"] == "ref" and base["key"]["k"] == "str")
     if stringy:
         if t["k"] == "opt" and content == "null":

@@ -12,10 +12,14 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from envdsl.runtime.dates import date_problem, datetime_problem
+
 ANNOTATIONS = frozenset({"description", "default", "examples", "title"})
 KNOWN = ANNOTATIONS | {"type", "enum", "anyOf", "items", "properties", "required", "additionalProperties",
                        "propertyNames", "minimum", "maximum", "minLength", "maxLength", "minItems", "maxItems",
-                       "minProperties", "maxProperties", "pattern"}
+                       "minProperties", "maxProperties", "pattern", "format"}
+# the string formats envdsl publishes: a date and a datetime in the runtime's one ISO form (no zone)
+FORMATS = {"date": date_problem, "date-time": datetime_problem}
 
 
 class UnsupportedSchema(ValueError):
@@ -86,6 +90,13 @@ def schema_problems(value: Any, schema: dict[str, Any], path: str = "$") -> list
             out.append(f"{path}: longer than {schema['maxLength']}")
         if "pattern" in schema and not re.search(schema["pattern"], value):
             out.append(f"{path}: does not match {schema['pattern']!r}")
+        if "format" in schema:
+            check = FORMATS.get(schema["format"])
+            if check is None:
+                raise UnsupportedSchema(f"{path}: unsupported string format {schema['format']!r}")
+            problem = check(value)
+            if problem is not None:
+                out.append(f"{path}: {problem}")
     elif kind == "array":
         if "minItems" in schema and len(value) < schema["minItems"]:
             out.append(f"{path}: fewer than {schema['minItems']} items")

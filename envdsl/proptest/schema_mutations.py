@@ -33,6 +33,11 @@ def bound_values(s: dict[str, Any]) -> list[Any]:
         out += ["a" * (s["maxLength"] + 1), "a" * s["maxLength"]]
     if "pattern" in s:
         out += ["", "!", "a", "0"]
+    if s.get("format") == "date":  # a day past the month's end, the non-leap Feb 29, a short form, a datetime
+        out += ["2024-02-30", "2023-02-29", "2024-5-1", "2024-05-01T00:00:00", "2024-02-29"]
+    if s.get("format") == "date-time":  # a zone, fractions, a space, an hour past 23, a bare date
+        out += ["2024-05-01T09:30:00Z", "2024-05-01T09:30:00.5", "2024-05-01 09:30:00", "2024-05-01T24:00:00",
+                "2024-05-01", "2024-05-01T09:30:00"]
     for alt in s.get("enum", []) + [e for a in s.get("anyOf", []) for e in a.get("enum", [])]:
         out += [f"{alt}_x" if isinstance(alt, str) else alt, alt]
     return out

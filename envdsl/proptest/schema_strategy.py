@@ -7,6 +7,7 @@ Sizes and numbers are kept small: the gate wants many cheap examples, not big on
 
 from __future__ import annotations
 
+import datetime as _dt
 import json
 from functools import lru_cache
 from typing import Any
@@ -68,6 +69,11 @@ def _build(s: dict[str, Any], depth: int) -> st.SearchStrategy[Any]:
         return st.one_of(st.integers(int(-(-lo // 1)), int(hi // 1)) if hi - lo >= 1 else st.nothing(),
                          st.floats(lo, hi, allow_nan=False, allow_infinity=False))
     if types == "string":
+        if s.get("format") == "date":  # real calendar days only: the check filters nothing else out
+            return st.dates(_dt.date(2000, 1, 1), _dt.date(2030, 12, 31)).map(lambda d: d.isoformat())
+        if s.get("format") == "date-time":
+            return st.datetimes(_dt.datetime(2000, 1, 1), _dt.datetime(2030, 12, 31)).map(
+                lambda t: t.replace(microsecond=0).isoformat(timespec="seconds"))
         if "pattern" in s:
             return st.from_regex(s["pattern"])
         return text(s.get("minLength", 0), s.get("maxLength"))

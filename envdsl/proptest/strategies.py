@@ -10,6 +10,7 @@ towards values found in it, so a failure reads in the domain's own terms.
 
 from __future__ import annotations
 
+import datetime as _dt
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +18,7 @@ from hypothesis import strategies as st
 
 from envdsl.proptest.domain import Domain
 from envdsl.proptest.schema_strategy import NUMBER_SPAN, json_values, text
+from envdsl.runtime.dates import date_problem, datetime_problem
 from envdsl.runtime.store import clone
 from envdsl.runtime.validate import constraint_errors
 
@@ -100,6 +102,8 @@ class Values:
             return self.draw(draw, t["key"], c, depth)
         if k in ("str", "int", "float"):
             return self._scalar(draw, k, c, keyed)
+        if k in ("date", "datetime"):
+            return self._date(draw, k)
         if k == "bool":
             return draw(st.booleans())
         if k == "enum":
@@ -155,6 +159,18 @@ class Values:
         if pool and draw(st.integers(0, 3)) < 3:
             return pick(draw, pool)
         return self._random_scalar(draw, k, c)
+
+    def _date(self, draw: Any, k: str) -> str:
+        """A date the state already holds (so lookups and comparisons meet), else any calendar day;
+        always valid: an invalid one is refused before the tool runs, which tests nothing of the tool."""
+        problem = date_problem if k == "date" else datetime_problem
+        pool = [x for x in self.pools.strings if problem(x) is None]
+        if pool and draw(st.integers(0, 3)) < 3:
+            return str(pick(draw, pool))
+        if k == "date":
+            return str(draw(st.dates(_dt.date(2000, 1, 1), _dt.date(2030, 12, 31))).isoformat())
+        moment = draw(st.datetimes(_dt.datetime(2000, 1, 1), _dt.datetime(2030, 12, 31)))
+        return str(moment.replace(microsecond=0).isoformat(timespec="seconds"))
 
     def _random_scalar(self, draw: Any, k: str, c: dict[str, Any]) -> Any:
         if k == "str":

@@ -19,6 +19,20 @@ from envdsl.runtime.budget import bounded_int as bounded_int  # `*` on ints: squ
 from envdsl.runtime.budget import check_size
 from envdsl.runtime.budget import sized as sized  # generated code calls rt.sized and rt.steps
 from envdsl.runtime.budget import steps as steps
+from envdsl.runtime.dates import add_months as add_months
+from envdsl.runtime.dates import date_add as date_add  # generated code calls rt.date_add, rt.parse_date, ...
+from envdsl.runtime.dates import date_diff as date_diff
+from envdsl.runtime.dates import date_sub as date_sub
+from envdsl.runtime.dates import datetime_add as datetime_add
+from envdsl.runtime.dates import datetime_diff as datetime_diff
+from envdsl.runtime.dates import datetime_sub as datetime_sub
+from envdsl.runtime.dates import day as day
+from envdsl.runtime.dates import month as month
+from envdsl.runtime.dates import parse_date as parse_date
+from envdsl.runtime.dates import parse_datetime as parse_datetime
+from envdsl.runtime.dates import today as today
+from envdsl.runtime.dates import weekday as weekday
+from envdsl.runtime.dates import year as year
 from envdsl.runtime.errors import ToolError
 
 MAX_RANGE = 100_000
@@ -250,3 +264,11 @@ def round_(x: Any, *digits: Any) -> Any:
     except (OverflowError, ValueError) as e:
         raise ToolError(f"cannot round {x!r}: {e}") from None
 
+
+
+def to_enum(value: Any, members: tuple[str, ...] | list[str], enum: str) -> str:
+    """`Status(s)`: s itself when it is a member of the enum, else a ToolError naming it and the members."""
+    if isinstance(value, str) and value in members:
+        return value
+    shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
+    raise ToolError(f"{shown} is not a {enum}; one of: {', '.join(map(repr, members))}")

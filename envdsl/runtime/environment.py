@@ -15,11 +15,15 @@ from pathlib import Path
 from typing import Any, Callable, ClassVar
 
 from envdsl.runtime import budget
+from envdsl.runtime.dates import datetime_problem
 from envdsl.runtime.errors import ToolError
 from envdsl.runtime.store import Db, clone
 from envdsl.runtime.validate import Schema, constraint_errors, kind_of
 
 DEFAULT_CLOCK = "2024-01-01T00:00:00"
+# What an agent sees from a successful tool declared with no result: an empty output, as tau-bench's
+# tools that return nothing give. (A tool that returns `null` of an optional type shows `null`.)
+NO_RESULT_OUTPUT = ""
 _WHOLE = object()  # cache key of a whole collection's serialised text
 
 
@@ -80,6 +84,8 @@ class Environment:
     _collections: ClassVar[frozenset[str] | None] = None
 
     def __init__(self, state: dict[str, Any] | None = None, *, clock: str = DEFAULT_CLOCK):
+        if datetime_problem(clock) is not None:  # now() is a datetime: a clock that is not one is refused here
+            raise ValueError(f"clock: {datetime_problem(clock)}")
         self.clock = clock
         self.db = Db(self._load_seed() if state is None else self._checked_state(state), clock)
         self._base_is_seed = state is None
@@ -185,8 +191,7 @@ class Environment:
                 for key, x in v.items():
                     walk(x, t["val"], f"{path}[{key!r}]")
             elif k in ("record", "union"):
-                rec = t["name"] if k == "record" else schema.unions[t["name"]]["variants"][v[
-                    schema.unions[t["name"]]["tag"]]]
+                rec = t["name"] if k == "record" else schema.variant_record(t["name"], v) or ""
                 for f in ref_fields(rec):
                     walk(v.get(f["name"]), f["type"], f"{path}.{f['name']}")
 
@@ -295,6 +300,8 @@ class Environment:
             return ToolResult(False, f"Error: internal error in tool {name}: {type(e).__name__}: {e}", True)
         finally:
             budget.stop(metering)
+        if spec.returns.get("k") == "none":
+            return ToolResult(True, NO_RESULT_OUTPUT)
         if isinstance(value, str):
             return ToolResult(True, value)
         try:

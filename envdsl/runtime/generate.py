@@ -10,6 +10,7 @@ import random
 import re
 from typing import Any, Callable
 
+from envdsl.runtime.dates import date_problem, datetime_problem, random_value
 from envdsl.runtime.validate import Schema, _regex
 
 # Optional hooks (envdsl/tasks supplies them; generated code and the runtime need neither):
@@ -101,13 +102,15 @@ class _Generator:
             return rng.choice(c["one_of"])
         if k == "opt":
             return None if rng.random() < 0.25 or depth > 4 else self.value(t["of"], c, depth, field)
-        if self.hook is not None and field is not None and k in ("str", "int", "float"):
+        if self.hook is not None and field is not None and k in ("str", "int", "float", "date", "datetime"):
             # before the examples: a hook may prefer distinct values (an email per user) to a few examples
             chosen = self.hook(field[0], field[1], t, c, rng)
             if chosen is not None and _fits(chosen, k, c):
                 return chosen
         if "examples" in c and k not in ("list", "map", "opt"):
             return rng.choice(c["examples"])
+        if k in ("date", "datetime"):
+            return random_value(k, rng)
         if k == "str":
             lo, hi = c.get("min_len", 0), c.get("max_len", 24)
             s = f"{rng.choice(_WORDS)}-{rng.randint(0, 999)}"
@@ -198,6 +201,8 @@ class _Generator:
 
 def _fits(value: Any, k: str, c: dict[str, Any]) -> bool:
     """Whether a hook's value has the field's kind and keeps its constraints."""
+    if k in ("date", "datetime"):
+        return (date_problem(value) if k == "date" else datetime_problem(value)) is None
     if k == "str":
         return (isinstance(value, str) and c.get("min_len", 0) <= len(value) <= c.get("max_len", len(value))
                 and ("pattern" not in c or bool(_regex(c["pattern"]).search(value))))

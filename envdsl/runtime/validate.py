@@ -12,6 +12,8 @@ import re
 from functools import lru_cache
 from typing import Any
 
+from envdsl.runtime.dates import date_problem, datetime_problem
+
 JSON_KIND = {str: "string", int: "integer", float: "number", bool: "boolean", list: "array", dict: "object",
              type(None): "null"}
 
@@ -57,6 +59,10 @@ class Schema:
                  (k == "float" and isinstance(v, (int, float)) and not isinstance(v, bool))
             if not ok:
                 out.append(f"{path}: expected {self.describe(t)}, got {kind_of(v)} {_short(v)}")
+        elif k in ("date", "datetime"):
+            problem = date_problem(v) if k == "date" else datetime_problem(v)
+            if problem is not None:
+                out.append(f"{path}: {problem}")
         elif k == "enum":
             if not isinstance(v, str) or v not in self.enums[t["name"]]:
                 out.append(f"{path}: expected one of {', '.join(map(repr, self.enums[t['name']]))}, got {_short(v)}")
@@ -84,6 +90,14 @@ class Schema:
             if not isinstance(v, dict):
                 out.append(f"{path}: expected an object, got {kind_of(v)} {_short(v)}")
                 return
+            if u["tag"] is None:  # untagged: the variant is the one whose own field is there
+                rec = self.variant_record(t["name"], v)
+                if rec is None:
+                    out.append(f"{path}: expected one of {', '.join(sorted(set(u['variants'].values())))}, "
+                               f"with one of the fields {', '.join(map(repr, u['variants']))}")
+                    return
+                self._check_record(v, rec, path, out, limit)
+                return
             tag = v.get(u["tag"])
             rec = u["variants"].get(tag) if isinstance(tag, str) else None
             if rec is None:
@@ -91,6 +105,15 @@ class Schema:
                            f"got {_short(tag)}")
                 return
             self._check_record(v, rec, path, out, limit)
+
+    def variant_record(self, union: str, v: dict[str, Any]) -> str | None:
+        """The record of a union's value: by its tag, or for an untagged union by the field only that
+        variant has (envdsl/lang/unions.py); None when the value is neither."""
+        u = self.unions[union]
+        if u["tag"] is not None:
+            tag = v.get(u["tag"])
+            return u["variants"].get(tag) if isinstance(tag, str) else None
+        return next((rec for field, rec in u["variants"].items() if field in v), None)
 
     def _check_record(self, v: Any, name: str, path: str, out: list[str], limit: int) -> None:
         if not isinstance(v, dict):
@@ -130,8 +153,7 @@ class Schema:
         if k == "record":
             return self._normalize_record(v, t["name"], floats)
         if k == "union":
-            u = self.unions[t["name"]]
-            return self._normalize_record(v, u["variants"][v[u["tag"]]], floats)
+            return self._normalize_record(v, self.variant_record(t["name"], v) or "", floats)
         if k == "float" and isinstance(v, int) and not isinstance(v, bool):
             if floats:
                 try:
@@ -161,7 +183,8 @@ class Schema:
     def describe(self, t: dict[str, Any]) -> str:
         k = t["k"]
         return {"str": "a string", "int": "an integer", "float": "a number", "bool": "a boolean",
-                "list": "an array", "map": "an object", "record": "an object", "union": "an object"}.get(k, k)
+                "list": "an array", "map": "an object", "record": "an object", "union": "an object",
+                "date": "a date (YYYY-MM-DD)", "datetime": "a datetime (YYYY-MM-DDTHH:MM:SS)"}.get(k, k)
 
 
 def constraint_errors(x: Any, c: dict[str, Any], path: str) -> list[str]:

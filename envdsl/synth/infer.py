@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from envdsl.lang.dates import exact_problem
 from envdsl.synth import naming as N
 from envdsl.synth.sources import Tool
 
@@ -81,7 +82,9 @@ LIST_WRAPPERS = ("value", "data", "items", "results", "records", "list", "entrie
 MAX_PARAMS = 24
 MAX_FIELDS = 40
 MAX_ENUM = 40
-SCALARS = ("str", "int", "float", "bool")
+SCALARS = ("str", "int", "float", "bool", "date", "datetime")
+# JSON Schema string formats the language has a type for (a date-time is kept only in the zone-free ISO form)
+DATE_FORMATS = {"date": "date", "date-time": "datetime"}
 
 
 @dataclass
@@ -175,6 +178,8 @@ def base_type(schema: Any) -> str:
         return f"list<{item if item in SCALARS else 'str'}>"
     if t == "object" or "properties" in schema:
         return "map<str, str>"
+    if t in ("string", None) and schema.get("format") in DATE_FORMATS:
+        return DATE_FORMATS[schema["format"]]
     return "str"
 
 
@@ -241,6 +246,8 @@ def make_param(original: str, schema: Any, required: bool) -> Param:
             p.examples.append(schema[k])
     if isinstance(schema.get("examples"), list):
         p.examples.extend(schema["examples"][:3])
+    if ptype in ("date", "datetime"):  # an API's "2024-05-01T10:00:00Z" is not our form: such examples are dropped
+        p.examples = [x for x in p.examples if exact_problem(x, ptype) is None]
     return p
 
 

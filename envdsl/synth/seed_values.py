@@ -8,6 +8,7 @@ shift the values of the others. The field's words pick the provider (`email`, `c
 
 from __future__ import annotations
 
+import datetime as _datetime
 import functools
 import zlib
 from typing import Any, Callable
@@ -154,3 +155,12 @@ def _dt(y: int, m: int, d: int) -> Any:
     import datetime
 
     return datetime.datetime(y, m, d)
+
+
+def date_value(kind: str, i: int) -> str:
+    """The i-th record's value of a date (or datetime) field: 2024-01-15 plus 37 days a record, so the
+    seed holds distinct real days (a leap day among them) in the language's ISO form."""
+    day = _datetime.date(2024, 1, 15) + _datetime.timedelta(days=(37 * i) % 720)
+    if kind == "date":
+        return day.isoformat()
+    return f"{day.isoformat()}T{9 + i % 9:02d}:{(15 * i) % 60:02d}:00"

@@ -15,6 +15,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from envdsl.lang.dates import exact_problem
 from envdsl.synth import naming as N
 from envdsl.synth import seed_values as SV
 from envdsl.synth.infer import (
@@ -168,7 +169,7 @@ def body_compute(plan: ToolPlan) -> list[str]:
     """A pure function of the inputs: numbers multiplied (scaled by the other inputs' lengths), or the
     inputs joined into one text, so every input shows in the answer and none is looked up."""
     nums = numeric_inputs(plan)
-    others = [p for p in plan.params if p not in nums and p.type in ("str", "bool", "int", "float")]
+    others = [p for p in plan.params if p not in nums and p.type in ("str", "bool", "int", "float", "date", "datetime")]
     if nums:
         factors = [f"float({p.name})" if p.required else f"float({p.name} ?? 1)" for p in nums]
         factors += [f"float(len(str({p.name})) + 1)" for p in others]
@@ -290,7 +291,7 @@ def filters(plan: ToolPlan) -> str:
         if p.role == "query":
             conds.append(f"fold({p.name}) in fold(x.name)" if p.required else
                          f"({p.name} == null or fold({p.name} ?? \"\") in fold(x.name))")
-        elif p.field and p.type in ("str", "int", "float", "bool"):
+        elif p.field and p.type in ("str", "int", "float", "bool", "date", "datetime"):
             conds.append(f"x.{p.field} == {p.name}" if p.required else
                          f"({p.name} == null or x.{p.field} == {p.name})")
         elif p.field and p.type.startswith("list<"):  # records holding every value asked for
@@ -306,7 +307,8 @@ def checkable(p: Param, e: Entity) -> bool:
     free = (bounds == (None, None, None, None) or (f is not None and f.bounds == bounds)) and \
         (p.enum is None or (f is not None and p.enum == f.enum))
     return bool(p.field) and p.role is None and free and \
-        (p.type in ("str", "int", "float", "bool") or p.type.startswith("list<") and f is not None and f.type == p.type)
+        (p.type in ("str", "int", "float", "bool", "date", "datetime") or
+         p.type.startswith("list<") and f is not None and f.type == p.type)
 
 
 def body_get(plan: ToolPlan) -> list[str]:
@@ -468,9 +470,10 @@ def seed_value(name: str, ftype: str, enum: list[Any] | None, examples: list[Any
     names, else a realistic value for what the field's name means (Faker, seeded: seed_values.py)."""
     if enum:
         return enum[i % len(enum)]
-    want: Any = {"str": str, "int": int, "float": (int, float), "bool": bool}.get(ftype)
+    want: Any = {"str": str, "int": int, "float": (int, float), "bool": bool, "date": str, "datetime": str}.get(ftype)
     fitting = [x for x in examples if want is not None and isinstance(x, want) and
-               (ftype == "bool" or not isinstance(x, bool)) and (not isinstance(x, str) or len(x) <= 200)]
+               (ftype == "bool" or not isinstance(x, bool)) and (not isinstance(x, str) or len(x) <= 200) and
+               (ftype not in ("date", "datetime") or exact_problem(x, ftype) is None)]
     if fitting and i == 0:
         return fitting[0]  # the API's own example first; the other records vary around it
     ws = N.words(name)
@@ -483,6 +486,8 @@ def seed_value(name: str, ftype: str, enum: list[Any] | None, examples: list[Any
         return SV.number_value(name, ftype, i, entity, bounds[0], bounds[1])
     if ftype == "bool":
         return i % 2 == 0
+    if ftype in ("date", "datetime"):  # a real calendar day per record, a few weeks apart
+        return SV.date_value(ftype, i)
     if ftype.startswith("list<"):
         inner = ftype[5:-1]
         return [seed_value(name, inner, None, [], i * 7 + k, keys, entity) for k in range(i % 3)] \
@@ -520,6 +525,8 @@ def probe_value(p: Param) -> Any:
         return p.minimum if p.minimum is not None else 1.0
     if p.type == "bool":
         return True
+    if p.type in ("date", "datetime"):
+        return SV.date_value(p.type, 0)
     if p.type.startswith("list<"):
         return []
     if p.type.startswith("map<"):

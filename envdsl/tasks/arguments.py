@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from envdsl.runtime.dates import date_problem, datetime_problem
 from envdsl.runtime.generate import _Generator  # the runtime's constraint-respecting value maker
 from envdsl.tasks.reachable import reachable, scope_records, siblings
 from envdsl.tasks.realism import RealisticValues
@@ -69,6 +70,8 @@ def _kind_ok(value: Any, t: dict[str, Any]) -> bool:
         return value is None or _kind_ok(value, t["of"])
     if k in ("str", "enum"):
         return isinstance(value, str)
+    if k in ("date", "datetime"):  # only a real calendar value, in the type's own form
+        return (date_problem(value) if k == "date" else datetime_problem(value)) is None
     if k == "int":
         return isinstance(value, int) and not isinstance(value, bool)
     if k == "float":

@@ -91,7 +91,7 @@ class DomainIndex:
                 for f in self.records.get(t["name"], []):
                     ft = _strip_opt(f["type"])
                     words.extend([f["name"], f.get("description", "")])
-                    if ft["k"] in ("str", "int", "float", "bool", "enum"):
+                    if ft["k"] in ("str", "int", "float", "bool", "enum", "date", "datetime"):
                         fields[f["name"]] = ft["k"] if ft["k"] != "enum" else "enum:" + ft["name"]
                     walk(ft, depth + 1)
             elif k == "union":

@@ -44,6 +44,8 @@ class RealisticValues:
             return None  # the spec's own examples, except for values each person has their own of
         if k == "str":
             return self._text(name.lower(), record, rng, c)
+        if k in ("date", "datetime"):  # a typed date field: a birthday or a day of the records' window
+            return self._typed_date(name.lower(), k, rng)
         if k == "float" and _MONEY.search(name.lower()):
             lo, hi = float(c.get("min", 0.0)), float(c.get("max", 500.0))
             value = round(rng.uniform(max(lo, 1.0), max(min(hi, 500.0), lo + 1.0)), 2)
@@ -51,6 +53,16 @@ class RealisticValues:
                 value = int(value) + 0.99  # a shelf price: 23.99
             return value
         return None
+
+    def _typed_date(self, name: str, kind: str, rng: random.Random) -> str:
+        f = self.fake
+        if name in ("dob", "date_of_birth", "birth_date", "birthday"):
+            day = f.date_between_dates(dt.date(1940, 1, 1), dt.date(2006, 12, 31))
+        else:
+            day = f.date_between_dates(*_EVENTS)
+        if kind == "date":
+            return str(day.isoformat())
+        return f"{day.isoformat()}T{rng.randint(7, 21):02d}:{rng.choice((0, 15, 30, 45)):02d}:00"
 
     def _text(self, name: str, record: str, rng: random.Random, c: dict[str, Any]) -> str | None:
         f = self.fake
