@@ -178,7 +178,7 @@ def schedule_technician(db: Db, line_id: str, date: str) -> Any:
     line: Any = find_line(db, line_id)
     if not (line['fault'] == 'cable_damage'):
         raise ToolError(rt.sized('Line ' + line_id + ' has no fault a technician can repair'))
-    if not (date > db.clock):
+    if not (date > rt.today(db.clock)):
         raise ToolError('The visit must be after today')
     for v in rt.steps(S['visits'].values()):
         if not (not ((v['line_id'] == line_id) and (v['status'] == 'scheduled'))):
