@@ -12,11 +12,11 @@ from typing import Any
 
 from envdsl import ir as T
 from envdsl.lang import ast as A
+from envdsl.lang import shapes
 from envdsl.lang.builtins import BUILTINS, BuiltinCtx
 from envdsl.lang.diagnostics import DiagnosticBag, Span
 from envdsl.lang.regex_safety import backtracking_problem
 from envdsl.lang.rules_check import check_rules
-from envdsl.lang import shapes
 
 RESERVED = frozenset({"true", "false", "null", "and", "or", "not", "in", "is", "if", "then", "else", "elif",
                       "for", "let", "fail", "require", "return", "insert", "delete", "append", "remove",
