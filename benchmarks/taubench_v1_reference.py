@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.util
 import json
 import sys
 import types
@@ -35,7 +36,7 @@ def _package(name: str, folder: Path) -> None:
     sys.modules[name] = module
 
 
-def load_v1(v1_dir: Path, domain: str) -> tuple[Any, Any, Any, list[Any], list[str]]:
+def load_v1(v1_dir: Path, domain: str, tasks_file: Path | None = None) -> tuple[Any, Any, Any, list[Any], list[str]]:
     root = v1_dir / "tau_bench"
     if not (root / "envs" / domain / "tools").is_dir():
         raise SystemExit(f"error: {v1_dir} is not a tau-bench checkout with a {domain} domain "
@@ -62,14 +63,29 @@ def load_v1(v1_dir: Path, domain: str) -> tuple[Any, Any, Any, list[Any], list[s
     base = importlib.import_module("tau_bench.envs.base")
     tools = importlib.import_module(f"tau_bench.envs.{domain}.tools")
     data = importlib.import_module(f"tau_bench.envs.{domain}.data")
-    tasks = importlib.import_module(f"tau_bench.envs.{domain}.tasks_test")
+    if tasks_file is None:
+        tasks = importlib.import_module(f"tau_bench.envs.{domain}.tasks_test")
+    else:  # another task file in v1's format (the test fixtures), run as v1 runs its own
+        spec = importlib.util.spec_from_file_location("v1_tasks_under_test", tasks_file)
+        assert spec is not None and spec.loader is not None
+        tasks = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(tasks)
     env_module = (root / "envs" / domain / "env.py").read_text(encoding="utf-8")
     terminate = ["transfer_to_human_agents"] if "transfer_to_human_agents" in env_module else []
     return base, tools, data, list(tasks.TASKS), terminate
 
 
-def reference(v1_dir: Path, domain: str) -> dict[str, Any]:
-    base, tools, data, tasks, terminate = load_v1(v1_dir, domain)
+def _folder_loader(folder: Path) -> Any:
+    """v1's loader shape (one JSON file per part of the data) over another folder."""
+    def load_data() -> dict[str, Any]:
+        return {p.stem: json.loads(p.read_text(encoding="utf-8")) for p in sorted(folder.glob("*.json"))}
+    return load_data
+
+
+def reference(v1_dir: Path, domain: str, tasks_file: Path | None = None, data_dir: Path | None = None) -> dict[str, Any]:
+    base, tools, data, tasks, terminate = load_v1(v1_dir, domain, tasks_file)
+    if data_dir is not None:
+        data.load_data = _folder_loader(data_dir)
     env = base.Env(data_load_func=data.load_data, tools=tools.ALL_TOOLS, tasks=tasks, wiki="", rules=[],
                    user_strategy="human", user_model="none", task_index=0)
     env.terminate_tools = terminate
@@ -91,9 +107,14 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--v1-dir", required=True, type=Path, help="a checkout of sierra-research/tau-bench")
     ap.add_argument("--domain", default="airline")
+    ap.add_argument("--tasks", type=Path, default=None,
+                    help="another task file in v1's format instead of the domain's tasks_test.py")
+    ap.add_argument("--data", type=Path, default=None,
+                    help="another data folder (<part>.json files) instead of the domain's data")
     ap.add_argument("-o", "--output", required=True, type=Path)
     args = ap.parse_args()
-    ref = reference(args.v1_dir.resolve(), args.domain)
+    ref = reference(args.v1_dir.resolve(), args.domain, args.tasks and args.tasks.resolve(),
+                    args.data and args.data.resolve())
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(ref, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     print(f"{len(ref['tasks'])} {args.domain} tasks: reference written to {args.output}")
