@@ -27,6 +27,7 @@ _TERMINAL_NAMES = {
     "LPAR": "'('", "RPAR": "')'", "LSQB": "'['", "RSQB": "']'", "COMMA": "','", "COLON": "':'",
     "EQUAL": "'='", "DOT": "'.'", "MORETHAN": "'>'", "LESSTHAN": "'<'", "__ANON_0": "'->'",
     "$END": "end of file", "SEMICOLON": "';'", "AT": "'@'", "QMARK": "'?'", "MINUS": "'-'", "PLUS": "'+'",
+    "OPTIONAL": "'?'",  # `name?: T`, a field that may be absent
 }
 
 
