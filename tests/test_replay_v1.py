@@ -18,7 +18,7 @@ from envdsl.session import environment_from_spec
 FIX = REPO / "tests" / "fixtures" / "taubench_v1"
 SPEC = REPO / "specs" / "taubench_v1" / "airline.env"
 TAU2 = REPO.parent / "shared" / "data" / "tau2" / "airline"
-V1_ARGS = ["--v1", str(FIX / "tasks_test.py"), "--v1-reference", str(FIX / "reference.json")]
+V1_ARGS = ["--v1", str(FIX / "tasks_sample.py"), "--v1-reference", str(FIX / "reference.json")]
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +56,7 @@ def test_the_spec_seed_is_v1s_layout(env: Any) -> None:
 
 
 def test_replay_matches_v1s_hashes(env: Any) -> None:
-    tasks = read_v1_tasks(FIX / "tasks_test.py")
+    tasks = read_v1_tasks(FIX / "tasks_sample.py")
     assert [len(t["actions"]) for t in tasks] == [2, 3, 2]
     report = replay_v1(env, tasks, read_v1_reference(FIX / "reference.json"))
     assert (report.comparison, report.tasks, report.db_match, report.initial_db_match) == ("v1 hash", 3, 3, True)
@@ -67,7 +67,7 @@ def test_replay_matches_v1s_hashes(env: Any) -> None:
 def test_a_wrong_reference_hash_is_a_mismatch(env: Any, tmp_path: Path) -> None:
     ref = read_v1_reference(FIX / "reference.json")
     ref["tasks"][1]["data_hash"] = "0" * 64
-    report = replay_v1(env, read_v1_tasks(FIX / "tasks_test.py"), ref)
+    report = replay_v1(env, read_v1_tasks(FIX / "tasks_sample.py"), ref)
     assert report.db_match == 2 and [m.task_id for m in report.mismatches] == ["1"]
 
 
@@ -94,7 +94,7 @@ def test_cli_v1_data_folder_replaces_the_seed(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("args, words", [
-    (["--v1", str(FIX / "tasks_test.py")], "no reference"),
+    (["--v1", str(FIX / "tasks_sample.py")], "no reference"),
     (["--v1-reference", str(FIX / "reference.json")], "give the v1 task file"),
     ([*V1_ARGS, "--full"], "v1 replay compares v1's data hash only"),
     (["--tasks", str(FIX)], "tau-bench (v1) task files"),
@@ -110,16 +110,16 @@ def test_cli_refuses_a_reference_that_does_not_cover_the_tasks(tmp_path: Path) -
     ref = json.loads((FIX / "reference.json").read_text())
     ref["tasks"] = ref["tasks"][:2]
     (tmp_path / "ref.json").write_text(json.dumps(ref))
-    code, out, err = run_cli("replay", str(SPEC), "--v1", str(FIX / "tasks_test.py"),
+    code, out, err = run_cli("replay", str(SPEC), "--v1", str(FIX / "tasks_sample.py"),
                              "--v1-reference", str(tmp_path / "ref.json"))
     assert code != 0 and out == "" and "1 of 3 tasks have no entry" in err
 
 
 def test_task_files_are_read_not_run(tmp_path: Path) -> None:
-    bad = tmp_path / "tasks_test.py"
+    bad = tmp_path / "tasks_sample.py"
     bad.write_text("import os\nTASKS = [\n    Task(user_id='u', actions=[Action(name='x', kwargs=os.environ)],"
                    " instruction='', outputs=[]),\n]\n")
-    with pytest.raises(V1FormatError, match=r"tasks_test.py:3: only literal values"):
+    with pytest.raises(V1FormatError, match=r"tasks_sample.py:3: only literal values"):
         read_v1_tasks(bad)
     bad.write_text("x = 1\n")
     with pytest.raises(V1FormatError, match="no `TASKS = \\[...\\]`"):
