@@ -196,3 +196,33 @@ def test_has_narrows_only_inside_its_branch(tmp_path: Path) -> None:
            " if has(b.status) and b.status == \"x\" { return b.status }\n return b.status\n}\n")
     bag = check_text(src, tmp_path)
     assert [(d.code, d.span.line) for d in bag.items] == [("E1101", 7)], bag.render()
+
+
+@pytest.mark.parametrize("body", [
+    " if has(b.status) {\n  delete b.status\n  return b.status\n }\n return \"none\"",
+    " if has(b.status) {\n  b = bs[\"other\"] ?? fail \"y\"\n  return b.status\n }\n return \"none\"",
+])
+def test_has_stops_holding_after_delete_or_rebinding(tmp_path: Path, body: str) -> None:
+    src = ("domain d\nrecord B { id: str  status?: str }\nstate { bs: collection<B> by id }\n"
+           "write tool t(id: str) -> str {\n let b = bs[id] ?? fail \"x\"\n" + body + "\n}\n")
+    bag = check_text(src, tmp_path)
+    assert [d.code for d in bag.items] == ["E1101"], bag.render()
+
+
+def test_state_json_round_trip_keeps_absent_apart_from_null(env_cls: Any) -> None:
+    env = env_cls()
+    text = json.dumps(env.state())
+    again = env_cls(state=json.loads(text))
+    assert json.dumps(again.state()) == text and again.state_hash() == env.state_hash()
+    assert "status" not in again.db.data["bookings"]["B1"] and again.db.data["bookings"]["B2"]["note"] is None
+
+
+def test_pydantic_model_leaves_absent_fields_out_of_an_unset_dump(env_cls: Any) -> None:
+    import importlib
+
+    models = importlib.import_module(env_cls.__module__.rsplit(".", 1)[0] + ".models")
+    booking = models.Booking.model_validate({"booking_id": "B1", "user": "mia_li_3668"})
+    assert booking.model_dump(exclude_unset=True) == {"booking_id": "B1", "user": "mia_li_3668"}
+    present = models.Booking.model_validate({"booking_id": "B2", "user": "u", "note": None})
+    assert present.model_dump(exclude_unset=True) == {"booking_id": "B2", "user": "u", "note": None}
+    assert "user_id" not in models.User.model_fields  # a keyed collection's records hold no key

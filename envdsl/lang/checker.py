@@ -750,6 +750,7 @@ class Checker:
                                       "read-only)", tgt.span)
                 place: dict[str, Any] = {"p": "local", "name": tgt.id}
                 ptype = var.type
+                shapes.forget(self, tgt.id)  # another value: what `has` proved of the old one no longer holds
             elif tgt.id in self.state and self.state[tgt.id]["kind"] == "value":
                 place = {"p": "state", "name": tgt.id}
                 ptype = self.state[tgt.id]["type"]

@@ -94,8 +94,16 @@ def check_has(c: "Checker", e: A.Call) -> tuple[dict[str, Any], T.Type, bool]:
     return {"e": "has", "obj": obj, "name": arg.name}, T.BOOL, False
 
 
+def forget(c: "Checker", name: str, field: str | None = None) -> None:
+    """A `has` fact no longer holds: x.f was deleted, or the local x was given another value."""
+    for facts in c.present_fields:
+        facts.difference_update({f for f in facts if f[0] == name and (field is None or f[1] == field)})
+
+
 def check_delete_field(c: "Checker", target: A.Field, span: Any) -> dict[str, Any]:
     """`delete x.f`: the field becomes absent (f must be declared `f?: T`)."""
+    if isinstance(target.obj, A.Name):
+        forget(c, target.obj.id, target.name)
     obj, ot, alias = c.expr(target.obj)
     c._field_type(ot, target.name, target.name_span)
     if not may_be_absent(c, ot, target.name) and T.strip_opt(ot)["k"] != "any":
