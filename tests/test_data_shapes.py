@@ -226,3 +226,15 @@ def test_pydantic_model_leaves_absent_fields_out_of_an_unset_dump(env_cls: Any) 
     present = models.Booking.model_validate({"booking_id": "B2", "user": "u", "note": None})
     assert present.model_dump(exclude_unset=True) == {"booking_id": "B2", "user": "u", "note": None}
     assert "user_id" not in models.User.model_fields  # a keyed collection's records hold no key
+
+
+def test_formatter_keeps_the_new_shapes() -> None:
+    from envdsl.lang.diagnostics import DiagnosticBag
+    from envdsl.lang.formatter import format_source
+
+    bag = DiagnosticBag()
+    once = format_source(SPEC, "t.env", bag)
+    assert once is not None and not bag.items, bag.render()
+    assert "    status?: str\n" in once and "    note?: str?\n" in once
+    assert "    users: collection<User> keyed\n" in once
+    assert format_source(once, "t.env", DiagnosticBag()) == once
