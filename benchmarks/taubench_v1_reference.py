@@ -82,7 +82,8 @@ def _folder_loader(folder: Path) -> Any:
     return load_data
 
 
-def reference(v1_dir: Path, domain: str, tasks_file: Path | None = None, data_dir: Path | None = None) -> dict[str, Any]:
+def reference(v1_dir: Path, domain: str, tasks_file: Path | None = None,
+              data_dir: Path | None = None) -> dict[str, Any]:
     base, tools, data, tasks, terminate = load_v1(v1_dir, domain, tasks_file)
     if data_dir is not None:
         data.load_data = _folder_loader(data_dir)
