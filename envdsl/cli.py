@@ -7,7 +7,7 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, NoReturn
 
 import click
 
@@ -161,16 +161,32 @@ def call_cmd(spec: str, tool: str, arguments: str, show_state: bool) -> None:
 
 @main.command("replay")
 @click.argument("spec")
-@click.option("--tasks", "tasks_dir", required=True, type=click.Path(exists=True, file_okay=False),
+@click.option("--tasks", "tasks_dir", default=None, type=click.Path(exists=True, file_okay=False),
               help="Folder with tasks.json and gold_replay.json (tau2-bench format).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
 @click.option("--full", is_flag=True, help="Compare whole-database hashes instead of the changed entities.")
+@click.option("--v1", "v1_tasks", default=None, type=click.Path(exists=True, dir_okay=False),
+              help="A tau-bench (v1) task file (tasks_test.py, read without running it, or a JSON task list).")
+@click.option("--v1-reference", default=None, type=click.Path(exists=True, dir_okay=False),
+              help="v1's own outcome of each task (benchmarks/taubench_v1_reference.py): the hashes to compare with.")
+@click.option("--v1-data", default=None, type=click.Path(exists=True, file_okay=False),
+              help="Start from v1's data folder (<state field>.json files) instead of the spec's seed.")
 @_allow_dir_option
-def replay_cmd(spec: str, tasks_dir: str, as_json: bool, full: bool) -> None:
+def replay_cmd(spec: str, tasks_dir: str | None, as_json: bool, full: bool, v1_tasks: str | None,
+               v1_reference: str | None, v1_data: str | None) -> None:
     """Replay every task's gold actions on SPEC and compare with the benchmark's own outcome."""
     from envdsl.replay import load_reference, replay
+    from envdsl.replay_check import tau2_comparison_problem, tau2_layout_problem
     from envdsl.session import environment_from_spec
 
+    if v1_tasks is not None or v1_reference is not None or v1_data is not None:
+        _replay_v1_cmd(spec, tasks_dir, as_json, full, v1_tasks, v1_reference, v1_data)
+        return
+    if tasks_dir is None:
+        _refuse("give --tasks DIR (tau2-bench) or --v1 TASKS_FILE --v1-reference REF.json (tau-bench v1)")
+    problem = tau2_layout_problem(tasks_dir)
+    if problem:
+        _refuse(problem)
     env = environment_from_spec(spec)
     with _user_errors():
         tasks, gold = load_reference(tasks_dir)
@@ -186,28 +202,78 @@ def replay_cmd(spec: str, tasks_dir: str, as_json: bool, full: bool) -> None:
         both = RA.replay_two_actor(env, tasks, gold)
         click.echo(json.dumps(both.to_json(), sort_keys=True) if as_json else "\n".join(RA.report_lines(both)))
         sys.exit(0 if RA.report_ok(both) else EXIT_ERRORS)
-    report = replay(env, tasks, gold, mode="full" if full else "fast")
-    if as_json:
-        click.echo(json.dumps(report.to_json(), sort_keys=True))
-    else:
-        from rich.console import Console
-        from rich.table import Table
-
-        table = Table(title=f"replay of {report.domain} ({report.mode} database comparison)")
-        for col in ("tasks", "final databases equal", "tool outputs identical", "initial database", "seconds"):
-            table.add_column(col)
-        table.add_row(str(report.tasks), f"{report.db_match}/{report.tasks}",
-                      f"{report.outputs_match}/{report.outputs_total}",
-                      "equal" if report.initial_db_match else "DIFFERS", f"{report.seconds:.2f}")
-        console = Console()
-        console.print(table)
-        for m in report.mismatches[:20]:
-            console.print(f"[red]task {m.task_id}[/red] {m.kind} {m.call or ''} at {m.where}: "
-                          f"expected {m.expected!r}, got {m.actual!r}", markup=True, highlight=False)
-        if len(report.mismatches) > 20:
-            console.print(f"... and {len(report.mismatches) - 20} more")
+    mode = "full" if full else "fast"
+    problem = tau2_comparison_problem(tasks, gold, mode)
+    if problem:
+        _refuse(problem)
+    report = replay(env, tasks, gold, mode=mode)
+    _print_replay(report, as_json)
     ok = report.db_match == report.tasks and report.outputs_match == report.outputs_total
     sys.exit(0 if ok else EXIT_ERRORS)
+
+
+def _refuse(message: str) -> NoReturn:
+    """No comparison can be made: say why and exit non-zero, rather than print a count that misleads."""
+    click.echo(f"error: replay refused: {message}", err=True)
+    sys.exit(EXIT_ERRORS)
+
+
+def _print_replay(report: Any, as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps(report.to_json(), sort_keys=True))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"replay of {report.domain} (databases compared by {report.comparison})")
+    for col in ("tasks", f"final databases equal ({report.comparison})", "tool outputs identical",
+                "initial database", "seconds"):
+        table.add_column(col)
+    table.add_row(str(report.tasks), f"{report.db_match}/{report.tasks}",
+                  f"{report.outputs_match}/{report.outputs_total}",
+                  "equal" if report.initial_db_match else "DIFFERS", f"{report.seconds:.2f}")
+    console = Console()
+    console.print(table)
+    for m in report.mismatches[:20]:
+        console.print(f"[red]task {m.task_id}[/red] {m.kind} {m.call or ''} at {m.where}: "
+                      f"expected {m.expected!r}, got {m.actual!r}", markup=True, highlight=False)
+    if len(report.mismatches) > 20:
+        console.print(f"... and {len(report.mismatches) - 20} more")
+
+
+def _replay_v1_cmd(spec: str, tasks_dir: str | None, as_json: bool, full: bool, v1_tasks: str | None,
+                   v1_reference: str | None, v1_data: str | None) -> None:
+    """tau-bench (v1): the one comparison v1 defines is its data hash, which only v1's own code can give."""
+    from envdsl.replay_v1 import V1FormatError, read_v1_data, read_v1_reference, read_v1_tasks, replay_v1
+    from envdsl.session import environment_from_spec
+
+    if tasks_dir is not None or full:
+        _refuse("--tasks and --full are tau2-bench's; a v1 replay compares v1's data hash only")
+    if v1_tasks is None:
+        _refuse("give the v1 task file with --v1 (tau_bench/envs/<domain>/tasks_test.py)")
+    if v1_reference is None:
+        _refuse("a v1 replay compares with the hash v1's own code computes, and no reference gives it: run "
+                "benchmarks/taubench_v1_reference.py --v1-dir PATH -o REF.json and pass --v1-reference REF.json")
+    assert v1_tasks is not None and v1_reference is not None
+    env = environment_from_spec(spec)
+    try:
+        tasks = read_v1_tasks(v1_tasks)
+        reference = read_v1_reference(v1_reference)
+        if v1_data is not None:
+            names = [f["name"] for f in env.STATE_FIELDS]
+            env.reset(state=read_v1_data(v1_data, names))
+    except V1FormatError as e:
+        _refuse(str(e))
+    except ValueError as e:  # the data does not fit the spec's state
+        _refuse(f"{v1_data} does not fit {spec}: {e}")
+    known = {t["index"] for t in reference["tasks"]}
+    unmatched = [t["index"] for t in tasks if t["index"] not in known]
+    if not tasks or unmatched:
+        _refuse(f"{len(unmatched)} of {len(tasks)} tasks have no entry in the reference" if tasks else
+                "the task file holds no tasks: there is nothing to compare")
+    report = replay_v1(env, tasks, reference)
+    _print_replay(report, as_json)
+    sys.exit(0 if report.db_match == report.tasks and report.initial_db_match else EXIT_ERRORS)
 
 
 @main.command("fmt")

@@ -24,6 +24,8 @@ from typing import Any
 from envdsl.runtime.diff import state_diff
 
 _MISSING = object()
+# what each mode compares, named in every output so that a count says what it counts
+COMPARISONS = {"fast": "entity deltas", "full": "whole-state hash"}
 
 
 @dataclass
@@ -45,6 +47,8 @@ class ReplayReport:
     outputs_match: int = 0
     initial_db_match: bool = False
     mode: str = "fast"
+    # which comparison decided "final databases equal": "entity deltas", "whole-state hash" or "v1 hash"
+    comparison: str = ""
     seconds: float = 0.0  # the per-task work: fresh environment, replay, comparison
     setup_seconds: float = 0.0  # once per run: initial hash check and the state's owner index
     mismatches: list[Mismatch] = field(default_factory=list)
@@ -66,6 +70,7 @@ def load_reference(tasks_dir: str | Path) -> tuple[list[dict[str, Any]], dict[st
 def replay(env: Any, tasks: list[dict[str, Any]], gold: dict[str, Any], mode: str = "fast") -> ReplayReport:
     """Replay every task's gold actions on a fresh (reset) environment and compare with the reference."""
     report = ReplayReport(domain=str(gold.get("domain", env.DOMAIN)), mode=mode)
+    report.comparison = COMPARISONS[mode]
     t_setup = time.perf_counter()
     env.reset()
     report.initial_db_match = env.state_hash() == gold.get("initial_db_hash")

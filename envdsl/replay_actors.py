@@ -174,7 +174,8 @@ def initialise(env: Any, task: dict[str, Any]) -> list[str]:
 def replay_two_actor(env: Any, tasks: list[dict[str, Any]], gold: dict[str, Any]) -> TwoActorReport:
     """Replay every task: initialisation, each gold action as its requestor's call, both databases compared by
     hash with the reference, and the assertions checked. Call replay_problems first."""
-    report = TwoActorReport(domain=str(gold.get("domain", env.DOMAIN)), mode="full")
+    report = TwoActorReport(domain=str(gold.get("domain", env.DOMAIN)), mode="full",
+                            comparison="whole-state hash per side")
     t_setup = time.perf_counter()
     env.reset()
     report.initial_db_match = side_hash(env, "agent") == gold.get("initial_db_hash")

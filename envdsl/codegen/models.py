@@ -51,6 +51,11 @@ def field_line(f: dict[str, Any], types: dict[str, str], fields: Namer) -> str:
     args = []
     if "tag_value" in f:
         args.append(f"default={literal(f['tag_value'])}")
+    elif f.get("absent"):
+        # `name?: T`: may be left out; None here stands for absent, and model_dump(exclude_unset=True)
+        # leaves it out again, so a model round trip keeps absent apart from null
+        ann = ann if ann.endswith("| None") else f"{ann} | None"
+        args.append("default=None")
     elif "default" in f:
         d = f["default"]
         args.append(f"default_factory=lambda: {literal(d)}" if isinstance(d, (list, dict)) else

@@ -54,7 +54,7 @@ class SchemaWriter:
                 required.append(f["name"])
                 continue
             props[f["name"]] = self.field_schema(f, stack + (name,))
-            if "default" not in f:
+            if "default" not in f and not f.get("absent"):  # `name?: T`: the key may be left out
                 required.append(f["name"])
         out: dict[str, Any] = {"type": "object", "properties": props, "required": required,
                                "additionalProperties": False}

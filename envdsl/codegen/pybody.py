@@ -215,6 +215,11 @@ class BodyWriter:
             self.emit(ind, f"db.insert({self.expr(s['obj'])}, {self.expr(s['key'])}, {self.expr(s['value'])})")
         elif kind == "delete":
             self.emit(ind, f"db.delete({self.expr(s['obj'])}, {self.expr(s['key'])})")
+        elif kind == "unset":  # `delete x.f`: the field becomes absent (already absent: nothing to do)
+            t = self.new_temp()
+            self.emit(ind, f"{t} = {self.expr(s['obj'])}")
+            self.emit(ind, f"if {literal(s['name'])} in {t}:")
+            self.emit(ind + 1, f"db.delete({t}, {literal(s['name'])})")
         elif kind == "append":
             self.emit(ind, f"db.append({self.expr(s['obj'])}, {self.expr(s['value'])})")
         elif kind == "remove":
@@ -316,6 +321,8 @@ class BodyWriter:
             return f"({a} {op} {b})"
         if k == "un":
             return f"(not {self.expr(e['x'])})" if e["op"] == "not" else f"(-{self.expr(e['x'])})"
+        if k == "has":  # a field that may be absent: present or not (its value may be null)
+            return f"({literal(e['name'])} in {self.expr(e['obj'])})"
         if k == "is":
             if e["tag"] is None:  # an untagged union: the variant is known by a field only it has
                 return f"({literal(e['value'])} {'not in' if e['neg'] else 'in'} {self.expr(e['x'])})"

@@ -240,6 +240,7 @@ class FieldDecl(Node):
     annotations: list[Annotation]
     default: Expr | None
     description: str | None
+    absent: bool = False  # declared `name?: T`: the key may be missing (not the same as null)
 
 
 @dataclass

@@ -13,6 +13,7 @@ from typing import Any
 from envdsl import ir as T
 from envdsl.lang import ast as A
 from envdsl.lang.actor_check import cross_writes
+from envdsl.lang import shapes
 from envdsl.lang.builtins import BUILTINS, BuiltinCtx
 from envdsl.lang.conversions import enum_conversion, no_result_return
 from envdsl.lang.dates import (
@@ -79,6 +80,9 @@ class Checker:
         self.statement_call: A.Expr | None = None  # the call a call statement makes: it may have no result
         self.untagged_keys: dict[str, str] = {}  # variant record of an untagged union -> the field only it has
         self.state_sound = False  # set by check(): types and state declared without errors
+        # fields that may be absent (lang/shapes.py): reads a fallback covers, and `has` facts per if-branch
+        self.absent_reads_ok: set[int] = set()
+        self.present_fields: list[set[tuple[str, str]]] = []
 
     # ---- reporting ------------------------------------------------------------
     def err(self, code: str, msg: str, span: Span, hint: str | None = None) -> None:
@@ -263,6 +267,7 @@ class Checker:
                 names.add(f.name)
                 ftype = self.resolve_type(f.type)
                 entry = self._field_ir(f, ftype)
+                shapes.absent_field_ir(self, f, entry, r.name, tag[1] if tag else None)
                 if tag and tag[1] and f.name == tag[1]:
                     if ftype != T.STR or f.default is not None:
                         self.err("E0214", f"the tag field '{f.name}' of a union variant must be a plain str",
@@ -342,6 +347,11 @@ class Checker:
                     self.err("E0203", f"unknown record '{e.record}'", e.record_span,
                              _did_you_mean(e.record, list(self.records)))
                     continue
+                if not e.key:  # `keyed`: the map key is the only key (lang/shapes.py)
+                    self.state[e.name] = {"name": e.name, "kind": "collection", "record": e.record, "key": None,
+                                          "key_type": T.STR, "description": e.description or "",
+                                          "type": T.map_of(T.STR, T.named("record", e.record))}
+                    continue
                 kf = next((f for f in self.record_fields[e.record] if f["name"] == e.key), None)
                 if kf is None or kf["type"]["k"] not in ("str", "int"):
                     self.err("E0208", f"'{e.key}' is not a str or int field of record {e.record}", e.key_span)
@@ -350,6 +360,7 @@ class Checker:
                                       "key_type": kf["type"], "description": e.description or "",
                                       "type": T.map_of(kf["type"], T.named("record", e.record)), "actor": actor}
             else:
+                shapes.state_field_absent(self, e)
                 ftype = self.resolve_type(e.type)
                 entry = self._field_ir(e, ftype)
                 if "default" not in entry:
@@ -696,7 +707,9 @@ class Checker:
                 # `if x is Variant { ... }` narrows a local x to the variant's record in the branch,
                 # so its own fields can be read there
                 self.scopes.append(self._narrowed(cond))
+                self.present_fields.append(shapes.presence_facts(cond))  # `if has(x.f)`: x.f readable here
                 b, term = self._block(body, new_scope=False)
+                self.present_fields.pop()
                 self.scopes.pop()
                 branches.append([c, b])
                 all_term = all_term and term
@@ -751,6 +764,8 @@ class Checker:
             v = self._coerce(v, vt, vt_want, s.value)
             return {"s": "insert", "obj": obj, "key": key, "value": v}, False
         if isinstance(s, A.Delete):
+            if isinstance(s.target, A.Field) and self._state_path(s.target) is None:  # the field becomes absent
+                return shapes.check_delete_field(self, s.target, s.span), False
             obj, key, _ = self._map_place(s.target, "delete")
             return {"s": "delete", "obj": obj, "key": key}, False
         if isinstance(s, (A.Append, A.Remove)):
@@ -807,6 +822,7 @@ class Checker:
                                       "read-only)", tgt.span)
                 place: dict[str, Any] = {"p": "local", "name": tgt.id}
                 ptype = var.type
+                shapes.forget(self, tgt.id)  # another value: what `has` proved of the old one no longer holds
             elif tgt.id in self.state and self.state[tgt.id]["kind"] == "value":
                 place = {"p": "state", "name": tgt.id}
                 ptype = self.state[tgt.id]["type"]
@@ -916,6 +932,7 @@ class Checker:
                 return {"e": "state", "name": explicit}, self.state[explicit]["type"], True
             obj, ot, alias = self.expr(e.obj)
             ft = self._field_type(ot, e.name, e.name_span)
+            shapes.check_absent_read(self, e, ot)
             return {"e": "field", "obj": obj, "name": e.name}, ft, alias
         if isinstance(e, A.Index):
             obj, ot, alias = self.expr(e.obj)
@@ -965,6 +982,8 @@ class Checker:
                 joined = T.ANY
             return {"e": "cond", "test": c, "then": a, "else": b}, joined, aa or ba
         if isinstance(e, A.Coalesce):
+            if isinstance(e.left, A.Field):  # `x.f ?? d` reads a field that may be absent safely
+                self.absent_reads_ok.add(id(e.left))
             x, xt, xa = self.expr(e.left)
             if e.fail:
                 m = self._message(e.right)
@@ -1134,6 +1153,8 @@ class Checker:
                 self.err("E0905", f"fn {name} has no result, so its call is not a value", e.span,
                          f"call it as a statement of its own: {name}(...)")
             return {"e": "fcall", "fn": name, "args": args}, info.returns, not T.is_scalar(info.returns)
+        if name == "has":  # the presence test of a field that may be absent (lang/shapes.py)
+            return shapes.check_has(self, e)
         spec = BUILTINS.get(name)
         if spec is None:
             self.err("E0209", f"unknown function '{name}'", e.func_span,
@@ -1207,6 +1228,8 @@ class Checker:
                 out.append([f["name"], given[f["name"]]])
             elif "default" in f:
                 out.append([f["name"], {"e": "lit", "v": f["default"], "t": f["type"]}])
+            elif f.get("absent"):
+                continue  # not given: absent
             else:
                 self.err("E0207", f"{rec}(...) is missing field '{f['name']}'", e.span)
         return {"e": "record", "name": rec, "fields": out}, T.named("record", rec), alias
@@ -1215,7 +1238,9 @@ class Checker:
         a, at, _ = self.expr(e.left)
         if e.op == "and":  # the right operand runs only when the left held: narrow `x is V` there
             self.scopes.append(self._narrowed(e.left))
+            self.present_fields.append(shapes.presence_facts(e.left))  # `has(x.f) and x.f == v`
             b, bt, _ = self.expr(e.right)
+            self.present_fields.pop()
             self.scopes.pop()
         elif e.op == "or":  # ... and only when the left failed: `x == null or x > 3` sees x non-null there
             self.scopes.append(self._narrowed_if_false(e.left))
@@ -1502,7 +1527,7 @@ def _is_int(v: Any) -> bool:
 
 def _mutates(body: list[dict[str, Any]]) -> bool:
     for s in body:
-        if s["s"] in ("assign", "insert", "delete", "append", "remove", "call"):
+        if s["s"] in ("assign", "insert", "delete", "unset", "append", "remove", "call"):
             if s["s"] != "assign" or s["place"]["p"] != "local":
                 return True
         for sub in (s.get("body") or [], *(b for _, b in s.get("branches") or []), s.get("else") or []):

@@ -114,6 +114,12 @@ _CODES = [
     Code("F0108", "seed numbers do not vary", "seed numbers that differ across records and fields"),
     Code("F0109", "source parameter missing", "every parameter of the source tool appears in the spec's tool, same type"),
     Code("F0110", "result lacks the source's response fields", "shape the record by the API's response schema"),
+    # E11xx: data shapes (lang/shapes.py): fields that may be absent, collections keyed by the map key
+    Code("E1101", "field may be absent", "test it first: if has(x.f) { ... }, or give a fallback: x.f ?? null"),
+    Code("E1102", "field that may be absent has a default or is a union tag", None),
+    Code("E1103", "delete of a field that is always present", "only a field declared `f?: T` can be deleted"),
+    Code("E1104", "has() needs a field that may be absent", "write has(x.f) where f is declared `f?: T`"),
+    Code("E1105", "state field declared absent", "a state field is always there; write `name: T?` for one that may be null"),
 ]
 
 REGISTRY: dict[str, Code] = {c.code: c for c in _CODES}

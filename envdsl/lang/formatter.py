@@ -372,7 +372,7 @@ class _Layout:
 
     def _field(self, f: A.FieldDecl, indent: int) -> str:
         ctx = _Ctx(indent)
-        parts = [f"{f.name}: {_type(f.type)}"]
+        parts = [f"{f.name}{'?' if f.absent else ''}: {_type(f.type)}"]
         for a in f.annotations:
             parts.append(f"@{a.name}({', '.join(_expr(x, COND, ctx) for x in a.args)})")
         if f.default is not None:
@@ -383,7 +383,8 @@ class _Layout:
 
     def _state_entry(self, e: A.CollectionDecl | A.FieldDecl) -> str:
         if isinstance(e, A.CollectionDecl):
-            return f"{e.name}: collection<{e.record}> by {e.key}{self._desc(e.description, _Ctx(1))}"
+            keyed = f"by {e.key}" if e.key else "keyed"
+            return f"{e.name}: collection<{e.record}> {keyed}{self._desc(e.description, _Ctx(1))}"
         return self._field(e, 1)
 
     def _entries(self, span: Span, head: str, entries: list[tuple[str, Span]]) -> None:

@@ -27,6 +27,7 @@ _TERMINAL_NAMES = {
     "LPAR": "'('", "RPAR": "')'", "LSQB": "'['", "RSQB": "']'", "COMMA": "','", "COLON": "':'",
     "EQUAL": "'='", "DOT": "'.'", "MORETHAN": "'>'", "LESSTHAN": "'<'", "__ANON_0": "'->'",
     "$END": "end of file", "SEMICOLON": "';'", "AT": "'@'", "QMARK": "'?'", "MINUS": "'-'", "PLUS": "'+'",
+    "OPTIONAL": "'?'",  # `name?: T`, a field that may be absent
 }
 
 
@@ -238,10 +239,10 @@ class _ToAst(Transformer):  # type: ignore[type-arg]
         return A.EnumDecl(_span_of(meta), str(name), desc.value if desc else None,  # type: ignore[arg-type]
                           [m for m in members if m is not None])
 
-    def field(self, meta: Any, name: Token, type_: A.TypeRef, *rest: Any) -> A.FieldDecl:
+    def field(self, meta: Any, name: Token, absent: Token | None, type_: A.TypeRef, *rest: Any) -> A.FieldDecl:
         *annots, default, desc = rest
         return A.FieldDecl(_span_of(meta), str(name), _tok_span(name), type_, list(annots), default,
-                           desc.value if desc else None)
+                           desc.value if desc else None, absent is not None)
 
     def param(self, meta: Any, name: Token, type_: A.TypeRef, *rest: Any) -> A.Param:
         *annots, default, desc = rest
@@ -272,6 +273,11 @@ class _ToAst(Transformer):  # type: ignore[type-arg]
     def collection_field(self, meta: Any, name: Token, rec: Token, key: Token, desc: A.Lit | None) -> A.CollectionDecl:
         return A.CollectionDecl(_span_of(meta), str(name), _tok_span(name), str(rec), _tok_span(rec), str(key),
                                 _tok_span(key), desc.value if desc else None)  # type: ignore[arg-type]
+
+    def keyed_collection_field(self, meta: Any, name: Token, rec: Token, desc: A.Lit | None) -> A.CollectionDecl:
+        # no key field: key "" says the map key is the only key (docs/language.md, "Data shapes")
+        return A.CollectionDecl(_span_of(meta), str(name), _tok_span(name), str(rec), _tok_span(rec), "",
+                                _tok_span(name), desc.value if desc else None)  # type: ignore[arg-type]
 
     def state_decl(self, meta: Any, *entries: Any) -> A.StateDecl:
         return A.StateDecl(_span_of(meta), list(entries))

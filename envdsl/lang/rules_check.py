@@ -69,7 +69,7 @@ def _user_rule(c: "Checker", e: A.RuleEntry) -> UserRule | None:
             c.err("E0804", f"identification tool '{name}' returns {T.show(c.tools[name].returns)}, not the "
                            f"{entry['key']} or the {entry['record']} of a user", tspan,
                   f"an identification tool returns the user's key ({T.show(key_type)}) or their {entry['record']}")
-    return UserRule(coll, entry["key"], tuple(seen))
+    return UserRule(coll, entry["key"] or "", tuple(seen))  # "": a `keyed` collection has no key field
 
 
 def _owned_link(c: "Checker", e: A.RuleEntry, user: UserRule | None, owned: list[OwnedLink]) -> OwnedLink | None:

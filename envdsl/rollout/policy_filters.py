@@ -40,6 +40,7 @@ def policy_problems(messages: list[dict[str, Any]], rules: PolicyRules, index: O
     transferred = False
     last_assistant_text = False  # was the latest assistant turn text only (a question the user answers)?
     pending: dict[str, str] = {}  # call id -> tool name
+    lookups: dict[str, set[str]] = {}  # call id -> owners of an identification call's arguments (`keyed` users)
     for m in messages:
         role = m.get("role")
         if role == "user":
@@ -61,6 +62,8 @@ def policy_problems(messages: list[dict[str, Any]], rules: PolicyRules, index: O
                     args = json.loads(fn.get("arguments") or "{}")
                 except ValueError:
                     continue
+                if name in identify and not key_field:  # a `keyed` user collection: its records hold no key
+                    lookups[str(call.get("id"))] = index.owners(args)
                 if name not in identify:
                     owners = index.owners(args)
                     if owners and rules.user and rules.user.identify:
@@ -77,10 +80,13 @@ def policy_problems(messages: list[dict[str, Any]], rules: PolicyRules, index: O
             content = m.get("content") or ""
             if name in rules.confirm and not content.startswith("Error"):
                 confirmed = False  # one yes covers one change
+            found = lookups.pop(str(m.get("tool_call_id")), set())
             if name in identify and not content.startswith("Error"):
-                who = _identified_key(content, key_field)
+                who = _identified_key(content, key_field) if key_field else None
                 if who is not None:
                     identified.add(who)
+                elif len(found) == 1:  # identified by the key it was looked up with
+                    identified |= found
     if len(identified | touched) > 1:
         out.append("policy:many_users")
     return sorted(set(out))

@@ -157,7 +157,7 @@ class Environment:
                 out.append(f"state: missing field {name!r}")
                 continue
             out.extend(schema.errors(state[name], f["type"], name, limit))
-            if f["kind"] == "collection" and isinstance(state[name], dict):
+            if f["kind"] == "collection" and f["key"] is not None and isinstance(state[name], dict):
                 for key, entity in state[name].items():
                     if isinstance(entity, dict) and entity.get(f["key"]) != key:
                         out.append(f"{name}[{key!r}].{f['key']}: must equal its key {key!r}, "

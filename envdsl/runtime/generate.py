@@ -74,6 +74,9 @@ class _Generator:
         for f in colls:
             lo, hi = counts.get(f["name"], DEFAULT_COUNT)
             n = self.rng.randint(lo, hi)
+            if f["key"] is None:  # a `keyed` collection: map keys only, no key field in the record
+                self.keys[f["name"]] = self.unique_strings({}, n, f["name"], (f["name"], f["record"]))
+                continue
             key_field = next(x for x in self.schema.records[f["record"]] if x["name"] == f["key"])
             if key_field["type"]["k"] == "int":
                 self.keys[f["name"]] = list(range(1, n + 1))
@@ -85,7 +88,7 @@ class _Generator:
             if f["kind"] == "collection":
                 coll: dict[Any, Any] = {}
                 for key in self.keys[f["name"]]:
-                    entity = self.record(f["record"], 0, {f["key"]: key})
+                    entity = self.record(f["record"], 0, {f["key"]: key} if f["key"] is not None else None)
                     coll[key] = entity
                 out[f["name"]] = coll
             else:
@@ -194,6 +197,8 @@ class _Generator:
                 out[f["name"]] = fixed[f["name"]]
             elif "tag_value" in f:
                 out[f["name"]] = f["tag_value"]
+            elif f.get("absent") and self.rng.random() < 0.5:
+                continue  # `name?: T`: generated states have it absent about half the time
             else:
                 out[f["name"]] = self.value(f["type"], f.get("constraints", {}), depth + 1, (f["name"], name))
         return out

@@ -126,7 +126,7 @@ class Schema:
         for f in self.records[name]:
             fname = f["name"]
             if fname not in v:
-                if "default" not in f:
+                if "default" not in f and not f.get("absent"):  # `name?: T` may be missing
                     out.append(f"{path}: missing field {fname!r}")
                 continue
             x = v[fname]

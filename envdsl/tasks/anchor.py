@@ -81,6 +81,7 @@ def _identification_call(env: Any, rules: PolicyRules, side: Any, record: Any, u
     on the initial state in a second environment."""
     assert rules.user is not None
     tools = list(rules.user.identify)
+    keyed = not rules.user.key  # a `keyed` collection: the user's key is an argument, never a field of the record
     rng.shuffle(tools)
     for name in tools:
         args: dict[str, Any] = {}
@@ -90,6 +91,8 @@ def _identification_call(env: Any, rules: PolicyRules, side: Any, record: Any, u
                 found = _find(record, p["name"], suffix=True)
             if found is None and rules.user.key == p["name"]:
                 found = user
+            elif found is None and keyed and user not in args.values() and p["type"]["k"] in ("str", "ref"):
+                found = user
             if found is None:
                 if "default" in p:
                     continue
@@ -97,7 +100,8 @@ def _identification_call(env: Any, rules: PolicyRules, side: Any, record: Any, u
             args[p["name"]] = found
         else:
             result = side.call(name, args)  # a read: `side` keeps the initial state for the next walk
-            if result.ok and _identified(result.content, rules) == user:
+            # with a `keyed` collection the result holds no key: a successful lookup by the key identifies
+            if result.ok and (_identified(result.content, rules) == user or (keyed and user in args.values())):
                 return {"name": name, "arguments": json.dumps(args, ensure_ascii=False), "ok": True,
                         "output": result.content, "identifies": True}
     return None
