@@ -9,9 +9,21 @@ from typing import Any
 from envdsl.tasks.goals import base_form
 
 
+# parameter names that people say otherwise: nobody asks for "your address1" or "your zip"
+_SPOKEN = {"address1": "street address", "address_line1": "street address", "address2": "apartment or suite",
+           "address_line2": "apartment or suite", "zip": "zip code", "zipcode": "zip code", "dob": "date of birth",
+           "qty": "quantity", "num": "number"}
+
+
 def human(param: str) -> str:
-    """A parameter name as people say it: order_id -> order id."""
-    return param.replace("_", " ")
+    """A parameter name as people say it: order_id -> order id, zip -> zip code, address1 -> street address."""
+    return _SPOKEN.get(param.lower(), param.replace("_", " "))
+
+
+def plural(param: str) -> bool:
+    """Whether a parameter's spoken name is plural (item ids): "are", not "is"."""
+    last = human(param).rsplit(" ", 1)[-1]
+    return last.endswith("s") and not last.endswith(("ss", "us", "is"))
 
 
 def phrase(tool: dict[str, Any]) -> str:
@@ -55,8 +67,15 @@ def declined(text: str) -> bool:
 
 
 def say(value: Any) -> str:
-    """A value as the user states it: strings bare, everything else as JSON."""
-    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, sort_keys=True)
+    """A value as the user states it: strings bare, a list of plain values as "a, b and c", everything else
+    as JSON."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list) and value and all(isinstance(x, (str, int, float)) and not isinstance(x, bool)
+                                                 for x in value):
+        items = [say(x) for x in value]
+        return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
 def value_mentioned(value: Any, text: str) -> bool:

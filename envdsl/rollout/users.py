@@ -9,7 +9,7 @@ import json
 import re
 from typing import Any
 
-from envdsl.rollout.speech import human, mentions, say
+from envdsl.rollout.speech import human, mentions, plural, say
 
 STOP = "###STOP###"
 
@@ -72,8 +72,7 @@ class ScriptedUser:
             n = self.given.get(i, 0)
             value = f["wrong_first"] if ("wrong_first" in f and n == 0) else f["value"]
             self.given[i] = n + 1
-            sentences.append(f"My {human(f['param'])} is {say(value)}." if f.get("identity") else
-                             f"The {human(f['param'])} is {say(value)}.")
+            sentences.append(_sentence(f["param"], value, mine=bool(f.get("identity"))))
         return " ".join(sentences)
 
     def _unfinished(self, messages: list[dict[str, Any]]) -> bool:
@@ -85,6 +84,15 @@ class ScriptedUser:
         made = [(c["function"]["name"], _canonical(c["function"]["arguments"]))
                 for m in messages if m["role"] == "assistant" for c in m.get("tool_calls") or []]
         return any(wanted.count(w) > made.count(w) for w in set(wanted))  # the same change may be wanted twice
+
+
+def _sentence(param: str, value: Any, mine: bool) -> str:
+    """"My zip code is 80279." / "The item ids are 1 and 2." / "The item id is 1." (a one-item list)."""
+    name = human(param)
+    many = isinstance(value, list) and len(value) > 1
+    if isinstance(value, list) and len(value) == 1 and plural(param):
+        name = name[:-1]
+    return f"{'My' if mine else 'The'} {name} {'are' if many else 'is'} {say(value)}."
 
 
 def _canonical(arguments: str) -> str:
