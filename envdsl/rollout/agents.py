@@ -10,7 +10,7 @@ import hashlib
 import json
 from typing import Any
 
-from envdsl.rollout.speech import action, declined, human, say, value_mentioned
+from envdsl.rollout.speech import action, declined, human, mentions, say, value_mentioned
 from envdsl.rollout.summary import closing
 
 
@@ -88,7 +88,9 @@ class OracleAgent:
         call = self.task["gold_calls"][i]
         args = json.loads(call["arguments"])
         # a value an earlier result showed need not be asked for (a careful agent reads it there)
+        # an empty list is said as "no flights": asked about and answered, it is known
         return [f for f in self._facts_for(i) if not value_mentioned(args[f["param"]], said)
+                and not (args[f["param"]] in ([], {}) and mentions(said, f["param"]))
                 and not (isinstance(args[f["param"]], str) and value_mentioned(args[f["param"]], seen))]
 
     def _wrong_params(self, i: int) -> list[str]:

@@ -75,7 +75,19 @@ def say(value: Any) -> str:
                                                  for x in value):
         items = [say(x) for x in value]
         return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+    if isinstance(value, list) and value and all(isinstance(x, dict) and x and all(
+            isinstance(v, (str, int, float)) and not isinstance(v, bool) for v in x.values()) for x in value):
+        items = [_record(x) for x in value]  # passengers: "Oscar Stafford (date of birth 1960-10-11)"
+        return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
     return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+def _record(rec: dict[str, Any]) -> str:
+    """A small record as words: its name fields first, then the rest as "field value"."""
+    names = [say(v) for k, v in rec.items() if k.endswith("name")]
+    rest = [f"{human(k)} {say(v)}" for k, v in rec.items() if not k.endswith("name")]
+    head = " ".join(names) or rest.pop(0)
+    return f"{head} ({'; '.join(rest)})" if rest else head
 
 
 def value_mentioned(value: Any, text: str) -> bool:
@@ -90,20 +102,3 @@ def mentions(text: str, param: str) -> bool:
     return param.lower() in low or human(param).lower() in low
 
 
-def summarize(content: str, limit: int = 300) -> str:
-    """A tool result as an assistant would relay it: a record's scalar fields, a list's size and first
-    item, plain text as is. Never the raw JSON of a long list (it would read as a repetition loop)."""
-    try:
-        value = json.loads(content)
-    except ValueError:
-        return content if len(content) <= limit else content[:limit] + " ..."
-    if isinstance(value, list):
-        if not value:
-            return "nothing was found"
-        head = summarize(json.dumps(value[0]), limit // 2)
-        return f"{len(value)} result(s); the first: {head}" if len(value) > 1 else head
-    if isinstance(value, dict):
-        parts = [f"{k.replace('_', ' ')} {say(v)}" for k, v in value.items() if not isinstance(v, (dict, list))]
-        text = ", ".join(parts[:8]) or "done"
-        return text if len(text) <= limit else text[:limit] + " ..."
-    return say(value)

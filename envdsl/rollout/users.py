@@ -89,6 +89,8 @@ class ScriptedUser:
 def _sentence(param: str, value: Any, mine: bool) -> str:
     """"My zip code is 80279." / "The item ids are 1 and 2." / "The item id is 1." (a one-item list)."""
     name = human(param)
+    if value == [] or value == {}:
+        return f"No {name}, none at all."
     many = isinstance(value, list) and len(value) > 1
     if isinstance(value, list) and len(value) == 1 and plural(param):
         name = name[:-1]
