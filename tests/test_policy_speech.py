@@ -152,7 +152,8 @@ def test_the_scripted_user_says_lists_and_records_as_words():
         {"param": "item_ids", "value": ["1", "2"], "step": 1}, {"param": "flights", "value": [], "step": 1},
         {"param": "passengers", "value": [{"first_name": "Oscar", "last_name": "Stafford", "dob": "1960-10-11"}],
          "step": 1}]}
-    reply = ScriptedUser(task).respond([{"role": "assistant", "content": "What are the item ids, flights and passengers?"}])
+    ask = "What are the item ids, flights and passengers?"
+    reply = ScriptedUser(task).respond([{"role": "assistant", "content": ask}])
     assert reply == ("The item ids are 1 and 2. No flights, none at all. "
                      "The passenger is Oscar Stafford (date of birth 1960-10-11)."), reply
     assert say([{"name": "Ann", "qty": 2}]) == "Ann (quantity 2)"

@@ -8,7 +8,6 @@ from typing import Any
 
 from envdsl.tasks.goals import base_form
 
-
 # parameter names that people say otherwise: nobody asks for "your address1" or "your zip"
 _SPOKEN = {"address1": "street address", "address_line1": "street address", "address2": "apartment or suite",
            "address_line2": "apartment or suite", "zip": "zip code", "zipcode": "zip code", "dob": "date of birth",
