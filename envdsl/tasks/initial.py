@@ -3,7 +3,7 @@
 Tasks name their initial state instead of carrying it: {"kind": "seed"}, or {"kind": "generated",
 "seed": k} (the runtime generator alone, as tasks sampled before realistic values recorded), or
 {"kind": "generated", "seed": k, "values": "realistic"} (the generator with the realistic value hook,
-the ownership repair and the person repair of envdsl/tasks, as the sampler makes them now).
+the seed-pattern, ownership and person repairs of envdsl/tasks, as the sampler makes them now).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from envdsl.runtime.store import clone
 from envdsl.tasks.consistency import ownership_repair
 from envdsl.tasks.persons import person_repair
 from envdsl.tasks.realism import RealisticValues
+from envdsl.tasks.seed_patterns import seed_pattern_repair
 
 REALISTIC = "realistic"
 _hooks: dict[type, tuple[RealisticValues, dict[str, Any]]] = {}  # the value hook and the seed state
@@ -36,10 +37,12 @@ def realistic_state(env_cls: type, seed: int) -> dict[str, Any]:
                 _hooks[env_cls] = (RealisticValues(seeded.state()), seeded.state())
             values, seed_state = _hooks[env_cls]
             rules = PolicyRules.from_ir(env_cls.ir())  # type: ignore[attr-defined]
+            shaped = seed_pattern_repair(seed_state, env_cls.ir(), rules)  # type: ignore[attr-defined]
             owners, persons = ownership_repair(rules), person_repair(seed_state, rules)
 
             def repair(state: dict[str, Any], rng: Any) -> None:
-                owners(state, rng)  # first who owns what, then what an owner's records share with them
+                shaped(state, rng)  # the seed's patterns first, then who owns what, then what an owner's
+                owners(state, rng)  # records share with them
                 persons(state, rng)
 
             _states[(env_cls, seed)] = generate_state(env_cls, seed, values=values, repair=repair)
