@@ -58,7 +58,8 @@ def _fields(colls: dict[str, Any], records: dict[str, Any], coll: str) -> list[d
     return list(records.get(colls[coll]["record"], {}).get("fields", []))
 
 
-def _listed_own_refs(seed: dict[str, Any], colls: dict[str, Any], records: dict[str, Any]) -> list[tuple[str, str, str]]:
+def _listed_own_refs(seed: dict[str, Any], colls: dict[str, Any],
+                     records: dict[str, Any]) -> list[tuple[str, str, str]]:
     """(collection, ref field, list field) where every seed record lists its own reference (lead in members)."""
     out = []
     for coll in colls:
