@@ -157,3 +157,28 @@ def test_the_scripted_user_says_lists_and_records_as_words():
     assert reply == ("The item ids are 1 and 2. No flights, none at all. "
                      "The passenger is Oscar Stafford (date of birth 1960-10-11)."), reply
     assert say([{"name": "Ann", "qty": 2}]) == "Ann (quantity 2)"
+
+
+@pytest.mark.parametrize("spec", [RETAIL, "specs/bank/bank.env", "specs/clinic/clinic.env"])
+def test_goals_vary_per_task_in_plain_words_and_the_same_each_time(envs, spec):
+    env = _env(envs, spec)
+    tasks = TaskSampler(env, SampleConfig(failure_rate=0.2), seed=0, spec=spec).sample(40)
+    again = TaskSampler(env, SampleConfig(failure_rate=0.2), seed=0, spec=spec).sample(40)
+    goals = [t["goal"] for t in tasks]
+    assert goals == [t["goal"] for t in again]  # deterministic per seed
+    assert len(set(goals)) >= 0.75 * len(goals), len(set(goals))  # was 18-39 of 60 with one wording per tool
+    assert len({g.split(" to ", 1)[0] for g in goals}) >= 4  # several ways to open a request
+    names = set(env.TOOLS) | {p["name"] for t in type(env).ir()["tools"] for p in t["params"] if "_" in p["name"]}
+    for g in goals:
+        assert not any(re.search(rf"\b{re.escape(n)}\b", g) for n in names), g  # no tool or parameter names
+        assert "(" not in g and ":" not in g, g
+        opening = ScriptedUser({"goal": g, "user_facts": []}).opening()
+        assert opening.startswith("Hi! I") and " your " not in opening, opening
+
+
+def test_one_intent_has_several_phrasings():
+    from envdsl.tasks.goals import phrasings
+
+    assert phrasings("cancel your pending order") == ["cancel your pending order", "call off your pending order"]
+    assert len(phrasings("change your default address")) >= 3
+    assert phrasings("reticulate splines") == ["reticulate splines"]

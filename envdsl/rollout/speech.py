@@ -51,8 +51,9 @@ def action(tool: dict[str, Any]) -> str:
 
 def _gist(text: str) -> str:
     """The action without the details a description adds for the agent (after ';' or ':', in brackets)."""
+    # brackets first: a colon inside them ("(HH:MM)") is not where the action ends; an unclosed one is cut
+    text = re.sub(r"\s*\([^)]*(\)|$)", "", text)
     text = re.split(r"[;:]", text, maxsplit=1)[0]
-    text = re.sub(r"\s*\([^)]*\)", "", text)
     return " ".join(text.split()).rstrip(",. ") or text
 
 

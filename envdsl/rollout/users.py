@@ -10,19 +10,14 @@ import re
 from typing import Any
 
 from envdsl.rollout.speech import human, mentions, plural, say
+from envdsl.tasks.goals import first_person
 
 STOP = "###STOP###"
 
 
 def opening_from_goal(goal: str) -> str:
     """The goal in the first person, without the sentence about what the user knows."""
-    text = re.sub(r"\s*You know your .*$", "", goal.strip())
-    text = re.sub(r"^You want to\b", "I want to", text)
-    text = re.sub(r"\byour\b", "my", text)
-    text = re.sub(r"\bfor you\b", "for me", text)
-    text = re.sub(r"\byou (have|are)\b", lambda m: "I have" if m.group(1) == "have" else "I am", text)
-    text = re.sub(r"\byou\b(?= \w+ed\b)", "I", text)  # "a book you borrowed" -> "a book I borrowed"
-    return "Hi! " + text
+    return "Hi! " + first_person(re.sub(r"\s*You know your .*$", "", goal.strip()))
 
 
 CONFIRMATION = re.compile(r"shall i (go ahead|proceed)|should i (go ahead|proceed)|\(yes/no\)"
