@@ -93,6 +93,8 @@ _CODES = [
     Code("E0806", "ownership path does not lead to the user", None),
     Code("E0807", "confirmation rule on a tool that writes nothing", None),
     Code("E0808", "ownership rule without a user collection", "declare `user COLLECTION identified by TOOL` first"),
+    Code("E0809", "recipient rule names no parameter of the tool", None),
+    Code("E0810", "recipient rule on a read tool or on the user's own key", None),
     # F01xx: fidelity (envdsl/proptest/fidelity.py): does a tool do what its name and source say
     Code("F0101", "parameter never read", "use the parameter in the body, or remove it"),
     Code("F0102", "parameter changes nothing", "a tool that ignores an input is a stub: make the result depend on it"),

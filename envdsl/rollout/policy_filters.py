@@ -62,7 +62,7 @@ def policy_problems(messages: list[dict[str, Any]], rules: PolicyRules, index: O
                 except ValueError:
                     continue
                 if name not in identify:
-                    owners = index.owners(args)
+                    owners = index.owners(rules.owning_arguments(name, args))  # recipients may be anyone's
                     if owners and rules.user and rules.user.identify:
                         if not identified:
                             out.append("policy:not_identified")
