@@ -182,3 +182,27 @@ def test_one_intent_has_several_phrasings():
     assert phrasings("cancel your pending order") == ["cancel your pending order", "call off your pending order"]
     assert len(phrasings("change your default address")) >= 3
     assert phrasings("reticulate splines") == ["reticulate splines"]
+
+
+def test_summary_clauses_have_no_grammar_holes():
+    def t(d):
+        return {"name": "x", "description": d, "effect": "write"}
+
+    assert clause(t("Book one of a doctor's open slots for a patient."), {"patient_id": "p1", "doctor_id": "d02"},
+                  "patient_id") == "booked one of a doctor's open slots for you (doctor d02)"
+    assert clause(t("Lend a copy of a book to a member."), {"member_id": "m1", "book_id": "b014"}, "member_id") == \
+        "lent a copy of your book b014 to you"
+    assert clause(t("Freeze an open account or unfreeze a frozen one."), {"account_id": "a1", "frozen": True},
+                  "customer_id") == "froze your open account a1"
+    assert clause(t("Lock or unlock a door lock."), {"device_id": "d1", "locked": False}, "home_id") == \
+        "unlocked your door lock (device d1)"
+    assert clause(t("Switch one notification kind on or off for a customer."),
+                  {"customer_id": "c1", "kind": "login", "enabled": False}, "customer_id") == \
+        "switched one notification kind off for you"
+
+
+def test_a_longer_spoken_name_is_not_also_a_shorter_one():
+    task = {"goal": "x", "user_facts": [{"param": "date_of_birth", "value": "2001-12-12", "identity": True, "step": 0},
+                                        {"param": "date", "value": "2024-05-10", "step": 1}]}
+    assert ScriptedUser(task).respond([{"role": "assistant", "content": "Your date of birth?"}]) == \
+        "My date of birth is 2001-12-12."

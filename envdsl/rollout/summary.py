@@ -20,7 +20,11 @@ _IRREGULAR = {"pay": "paid", "send": "sent", "set": "set", "put": "put", "make":
               "cancel": "cancelled", "transfer": "transferred", "file": "filed", "unassign": "unassigned",
               "submit": "submitted", "swap": "swapped", "stop": "stopped", "log": "logged", "freeze": "froze",
               "unfreeze": "unfroze", "block": "blocked", "shut": "shut", "read": "read", "buy": "bought",
-              "write": "written", "leave": "left", "hold": "held", "upgrade": "upgraded"}
+              "write": "written", "leave": "left", "hold": "held", "upgrade": "upgraded", "lend": "lent",
+              "spend": "spent", "build": "built", "keep": "kept", "lock": "locked", "unlock": "unlocked",
+              "switch": "switched", "bring": "brought", "choose": "chose", "sell": "sold"}
+_WHO = r"(?:customer|user|patient|member|guest|client|passenger)"
+_SMALL = {"of", "to", "for", "in", "on", "at", "by", "with", "from", "a", "an", "the", "one"}
 _MONEY = re.compile(r"(^|_)(amount|price|total|balance|refund|fee|cost|payment)$")
 # fields worth saying about a record a read found, most telling first; the rest stay unsaid
 _TELLING = ("status", "state", "balance", "total", "amount", "price", "date", "time", "due_date", "start_date",
@@ -63,11 +67,12 @@ def _address(args: dict[str, Any]) -> str | None:
 
 def clause(tool: dict[str, Any], args: dict[str, Any], user_key: str | None = None) -> str:
     """One write as words after "I": "cancelled your pending order #W3529474"."""
-    text = action(tool)
+    text = _choose(action(tool), args)
     verb, _, rest = text.partition(" ")
-    rest = re.sub(r"\b(?:a|an|the|one)\s+(?:customer|user|patient|member|guest|client|passenger)'s\b", "your", rest)
-    rest = re.sub(r"\s+(?:of|for)\s+(?:a|an|the)\s+(?:customer|user|patient|member|guest|client|passenger)\b",
-                  "", rest)
+    rest = re.sub(rf"\b(?:a|an|the|one)\s+{_WHO}'s\b", "your", rest)
+    rest = re.sub(rf"\s+of\s+(?:a|an|the)\s+{_WHO}\b", "", rest)  # "the address of a user" -> "your address"
+    rest = re.sub(rf"\b(to|for)\s+(?:a|an|the)\s+{_WHO}\b", r"\1 you", rest)
+    rest = re.sub(rf"^(?:a|an|the)\s+{_WHO}\b", "you", rest)  # "put a member in the hold queue"
     ids = [(k, v) for k, v in args.items() if (k.endswith("_id") or k.endswith("_account") or k in ("id",))
            and isinstance(v, (str, int)) and not isinstance(v, bool) and k != user_key]
     tail: list[str] = []
@@ -75,7 +80,8 @@ def clause(tool: dict[str, Any], args: dict[str, Any], user_key: str | None = No
     inserted = False
     for k, v in ids:
         noun = _noun(k)
-        m = re.search(rf"\b(?:(?:a|an|the|one)\s+((?:[\w-]+\s+){{0,2}}))?{re.escape(noun)}\b", rest)
+        m = re.search(rf"\b(?:(?:a|an|the|one)\s+((?:(?!(?:of|to|for|in|on|a|an|the)\b)[\w-]+\s+){{0,2}}))?"
+                      rf"{re.escape(noun)}\b(?!')", rest)
         if m and not re.search(rf"\b{re.escape(noun)}\s+#?\w*\d", rest):
             # "a pending order" -> "your pending order #W1": the id right after the word it names
             head = f"{mine} {m.group(1) or ''}" if m.group(0).split(" ", 1)[0] in ("a", "an", "the", "one") else ""
@@ -98,6 +104,21 @@ def clause(tool: dict[str, Any], args: dict[str, Any], user_key: str | None = No
     return out
 
 
+def _choose(text: str, args: dict[str, Any]) -> str:
+    """A description that offers two actions picks the one a yes/no argument chose: "freeze an open account
+    or unfreeze a frozen one" with frozen=false -> "unfreeze a frozen one"; "switch ... on or off" -> "on"."""
+    flags = [v for v in args.values() if isinstance(v, bool)]
+    if len(flags) != 1:
+        return text
+    m = re.match(r"^(.*?)\s+or\s+(un\w+\b.*)$", text)
+    if m:
+        first, second = m.group(1), m.group(2)
+        if " " not in first and " " in second:  # "lock or unlock a door lock": the object is said once
+            first = f"{first} {second.split(' ', 1)[1]}"
+        return first if flags[0] else second
+    return re.sub(r"\bon or off\b", "on" if flags[0] else "off", text)
+
+
 def _and(items: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
@@ -115,6 +136,8 @@ def found(result: str, tool: dict[str, Any]) -> str:
         names = [_name_of(v) for v in value[:3]]
         more = f", among {len(value)} in all" if len(value) > 3 else ""
         return f"I found {len(value)}: {_and(names)}{more}." if len(value) > 1 else f"I found one: {names[0]}."
+    if isinstance(value, dict) and value and all(isinstance(v, dict) for v in value.values()):
+        return found(json.dumps(list(value.values())), tool)  # a map of records: its records
     if isinstance(value, dict):
         name = _name_of(value)
         facts = [f"{human(k)} {_money(v) if _MONEY.search(k) else say(v)}" for k in _TELLING

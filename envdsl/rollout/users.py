@@ -51,7 +51,7 @@ class ScriptedUser:
                 return "Yes, please go ahead."
             return f"No, thank you, that is all I wanted. {STOP}"
         facts = self.task["user_facts"]
-        asked = [i for i, f in enumerate(facts) if mentions(text, f["param"])]
+        asked = _asked(text, facts)
         if not asked:
             if "?" in text:
                 return "I'm sorry, I don't know that."
@@ -79,6 +79,19 @@ class ScriptedUser:
         made = [(c["function"]["name"], _canonical(c["function"]["arguments"]))
                 for m in messages if m["role"] == "assistant" for c in m.get("tool_calls") or []]
         return any(wanted.count(w) > made.count(w) for w in set(wanted))  # the same change may be wanted twice
+
+
+def _asked(text: str, facts: list[dict[str, Any]]) -> list[int]:
+    """The facts a message asks for. A longer spoken name wins over one inside it: "date of birth" is not
+    also a question about "date"."""
+    low = text.lower()
+    out = []
+    for spoken in sorted({human(f["param"]).lower() for f in facts}, key=lambda s: (-len(s), s)):
+        same = [i for i, f in enumerate(facts) if human(f["param"]).lower() == spoken]
+        if mentions(low, facts[same[0]]["param"]):
+            out += same  # every fact of that name: the caller picks the one not yet stated
+            low = low.replace(spoken, " ")
+    return sorted(out)
 
 
 def _sentence(param: str, value: Any, mine: bool) -> str:
