@@ -206,3 +206,9 @@ def test_a_longer_spoken_name_is_not_also_a_shorter_one():
                                         {"param": "date", "value": "2024-05-10", "step": 1}]}
     assert ScriptedUser(task).respond([{"role": "assistant", "content": "Your date of birth?"}]) == \
         "My date of birth is 2001-12-12."
+
+
+def test_a_users_entities_are_theirs_even_when_no_call_names_the_user():
+    cancel = {"name": "cancel_pending_order", "description": "Cancel a pending order.", "effect": "write"}
+    assert clause(cancel, {"order_id": "#W1"}, "") == "cancelled your pending order #W1"  # identified user
+    assert clause(cancel, {"order_id": "#W1"}, None) == "cancelled the pending order #W1"  # nobody's

@@ -108,7 +108,9 @@ class OracleAgent:
             if c["ok"] and i not in self.skip and self.tools[c["name"]]["effect"] == "read" \
                     and not c.get("identifies"):
                 last_read = (self.tools[c["name"]], c["output"])
-        return closing(done, last_read, self._user_key())
+        # a task about an identified user speaks of "your order" even when no call names the user
+        key = self._user_key() or ("" if self.task.get("user") else None)
+        return closing(done, last_read, key)
 
     def _user_key(self) -> str | None:
         """The parameter that names the user (the identified user's key), left out of the summary."""

@@ -66,7 +66,8 @@ def _address(args: dict[str, Any]) -> str | None:
 
 
 def clause(tool: dict[str, Any], args: dict[str, Any], user_key: str | None = None) -> str:
-    """One write as words after "I": "cancelled your pending order #W3529474"."""
+    """One write as words after "I": "cancelled your pending order #W3529474". `user_key`: the parameter
+    naming the user ("" when no call names them), None when the conversation is about nobody."""
     text = _choose(action(tool), args)
     verb, _, rest = text.partition(" ")
     rest = re.sub(rf"\b(?:a|an|the|one)\s+{_WHO}'s\b", "your", rest)
@@ -76,7 +77,7 @@ def clause(tool: dict[str, Any], args: dict[str, Any], user_key: str | None = No
     ids = [(k, v) for k, v in args.items() if (k.endswith("_id") or k.endswith("_account") or k in ("id",))
            and isinstance(v, (str, int)) and not isinstance(v, bool) and k != user_key]
     tail: list[str] = []
-    mine = "your" if user_key else "the"
+    mine = "your" if user_key is not None else "the"
     inserted = False
     for k, v in ids:
         noun = _noun(k)
