@@ -212,3 +212,14 @@ def test_a_users_entities_are_theirs_even_when_no_call_names_the_user():
     cancel = {"name": "cancel_pending_order", "description": "Cancel a pending order.", "effect": "write"}
     assert clause(cancel, {"order_id": "#W1"}, "") == "cancelled your pending order #W1"  # identified user
     assert clause(cancel, {"order_id": "#W1"}, None) == "cancelled the pending order #W1"  # nobody's
+
+
+def test_the_user_answers_the_question_not_the_words_around_it():
+    task = {"goal": "x", "user_facts": [{"param": "email", "value": "a@b.c", "identity": True, "step": 0},
+                                        {"param": "on", "value": False, "step": 1},
+                                        {"param": "device_id", "value": "dev_1", "step": 1}]}
+    user = ScriptedUser(task)
+    assert user.respond([{"role": "assistant", "content": "First I need to confirm who you are: could you "
+                                                          "give me your email?"}]) == "My email is a@b.c."
+    assert user.respond([{"role": "assistant", "content": "To switch a device on or off, could you tell me "
+                                                          "the device id?"}]) == "The device id is dev_1."

@@ -99,6 +99,8 @@ def value_mentioned(value: Any, text: str) -> bool:
 def mentions(text: str, param: str) -> bool:
     """Whether a message asks about `param` (by its name or its spoken form)."""
     low = text.lower()
-    return param.lower() in low or human(param).lower() in low
+    # whole words only: a parameter called `on` is not asked for by "confirm"
+    return any(re.search(rf"(?<![a-z0-9_]){re.escape(x)}(?![a-z0-9_])", low)
+               for x in {param.lower(), human(param).lower()})
 
 

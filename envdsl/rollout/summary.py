@@ -71,6 +71,7 @@ def clause(tool: dict[str, Any], args: dict[str, Any], user_key: str | None = No
     text = _choose(action(tool), args)
     verb, _, rest = text.partition(" ")
     rest = re.sub(rf"\b(?:a|an|the|one)\s+{_WHO}'s\b", "your", rest)
+    rest = re.sub(r"\btheir\b", "your", rest) if user_key is not None else rest
     rest = re.sub(rf"\s+of\s+(?:a|an|the)\s+{_WHO}\b", "", rest)  # "the address of a user" -> "your address"
     rest = re.sub(rf"\b(to|for)\s+(?:a|an|the)\s+{_WHO}\b", r"\1 you", rest)
     rest = re.sub(rf"^(?:a|an|the)\s+{_WHO}\b", "you", rest)  # "put a member in the hold queue"

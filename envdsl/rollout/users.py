@@ -85,6 +85,9 @@ def _asked(text: str, facts: list[dict[str, Any]]) -> list[int]:
     """The facts a message asks for. A longer spoken name wins over one inside it: "date of birth" is not
     also a question about "date"."""
     low = text.lower()
+    # "To switch a device on or off, could you tell me the device id?": the question is what follows
+    # "could you tell me", not the words about the action before it
+    low = re.split(r"could you (?:tell|give) me", low, maxsplit=1)[-1]
     out = []
     for spoken in sorted({human(f["param"]).lower() for f in facts}, key=lambda s: (-len(s), s)):
         same = [i for i, f in enumerate(facts) if human(f["param"]).lower() == spoken]
