@@ -52,7 +52,7 @@ def measure(spec: str, n: int, seed: int) -> dict[str, object]:
         touched: set[str] = set()
         for c in task["gold_calls"]:
             if rules.user is None or c["name"] not in rules.user.identify:
-                touched |= index.owners(json.loads(c["arguments"]))
+                touched |= index.owners(rules.owning_arguments(c["name"], json.loads(c["arguments"])))
         one_user += len(touched) <= 1
         if touched and rules.user and rules.user.identify:
             needs += 1

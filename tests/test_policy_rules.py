@@ -205,7 +205,7 @@ def test_the_scripted_user_speaks_like_a_person(retail):
     assert user.respond([{"role": "assistant", "content": "Anything else?"}]).endswith(STOP)
 
 
-@pytest.mark.parametrize("word", ["user", "owned", "confirm", "transfer", "refuse", "goal", "identified"])
+@pytest.mark.parametrize("word", ["user", "owned", "confirm", "transfer", "refuse", "goal", "identified", "recipient"])
 def test_rule_words_stay_usable_as_field_names_after_a_description(word):
     from envdsl.lang.checker import check_module
     from envdsl.lang.diagnostics import DiagnosticBag

@@ -13,7 +13,7 @@ from envdsl.cli import main
 from envdsl.llm import ScriptedBackend
 from envdsl.session import environment_from_spec
 from envdsl.tasks import DomainIndex, SampleConfig, TaskSampler, build_tool_graph, provenance_problems
-from envdsl.tasks.goals import llm_goal_writer, template_goal
+from envdsl.tasks.goals import OPENERS, llm_goal_writer, template_goal
 from envdsl.tasks.graph import cosine
 from envdsl.tasks.initial import reset_to_initial
 
@@ -155,7 +155,7 @@ def test_goals_from_templates_and_from_an_llm(helpdesk):
     sampler = TaskSampler(helpdesk, SampleConfig(min_calls=1, max_calls=1, max_writes=0), seed=8)
     task = sampler.sample(1)[0]
     goal = template_goal(task, type(helpdesk).ir())
-    assert goal == task["goal"] and goal.startswith("You want to ")
+    assert goal == task["goal"] and goal.startswith(OPENERS)
     backend = ScriptedBackend(["You want to check on your ticket."] * 3)
     written = TaskSampler(helpdesk, SampleConfig(min_calls=1, max_calls=1, max_writes=0), seed=8,
                           goal_writer=llm_goal_writer(backend)).sample(1)[0]

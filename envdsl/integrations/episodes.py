@@ -10,6 +10,7 @@ import re
 from typing import Any, Iterable
 
 from envdsl.integrations.scoring import Score, score_episode
+from envdsl.tasks.goals import first_person
 from envdsl.tasks.initial import reset_to_initial
 
 
@@ -34,8 +35,7 @@ def opening(task: dict[str, Any]) -> str:
     user) followed by the facts the user knows. In a one-turn RL episode nobody answers the agent's
     questions, so the facts are stated up front."""
     text = re.sub(r"\s*You know your .*$", "", str(task.get("goal", "")).strip())
-    text = re.sub(r"^You want to\b", "I want to", text)
-    text = re.sub(r"\byour\b", "my", text)
+    text = first_person(text)  # every opener the template goals use (envdsl/tasks/goals.py)
     facts = [f"my {f['param'].replace('_', ' ')} is {_say(f['value'])}" for f in task.get("user_facts", [])]
     if facts:
         text += (" " if text else "") + "For reference: " + "; ".join(facts) + "."

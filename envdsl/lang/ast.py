@@ -356,9 +356,10 @@ class SharedDecl(Node):
 
 @dataclass
 class RuleEntry(Node):
-    """One line of a `rules` block: kind is user | owned | confirm | transfer | refuse | goal."""
+    """One line of a `rules` block: kind is user | owned | confirm | transfer | refuse | goal | recipient."""
     kind: str
-    names: list[tuple[str, Span]]  # user: [collection, identify tools...]; owned: [collection, field]
+    # user: [collection, identify tools...]; owned: [collection, field]; recipient: [tool, parameter]
+    names: list[tuple[str, Span]]
     text: str | None = None  # refuse: the rule in words; goal: how a user asks for the tool's effect
 
 

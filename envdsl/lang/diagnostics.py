@@ -93,6 +93,8 @@ _CODES = [
     Code("E0806", "ownership path does not lead to the user", None),
     Code("E0807", "confirmation rule on a tool that writes nothing", None),
     Code("E0808", "ownership rule without a user collection", "declare `user COLLECTION identified by TOOL` first"),
+    Code("E0809", "recipient rule names no parameter of the tool", None),
+    Code("E0810", "recipient rule on a read tool or on the user's own key", None),
     # E09xx: dates, conversions, functions with no result, untagged unions (docs/language.md)
     Code("E0901", "invalid date or datetime", "write a date as date(\"2024-05-01\") and a datetime as datetime(\"2024-05-01T09:30:00\"), days that the calendar has"),
     Code("E0902", "date arithmetic not defined for these operands", "date +/- int days gives a date, date - date gives the int days between; a datetime counts seconds"),

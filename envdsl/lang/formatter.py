@@ -259,8 +259,8 @@ def _rule_entry(e: A.RuleEntry) -> str:
     names = [n for n, _ in e.names]
     if e.kind == "user":
         return f"user {names[0]} identified by {', '.join(names[1:])}"
-    if e.kind == "owned":
-        return f"owned {names[0]}.{names[1]}"
+    if e.kind in ("owned", "recipient"):
+        return f"{e.kind} {names[0]}.{names[1]}"
     if e.kind == "refuse":
         return f"refuse {_text(e.text or '', _Ctx(1))}"
     if e.kind == "goal":

@@ -315,6 +315,9 @@ class _ToAst(Transformer):  # type: ignore[type-arg]
     def rule_goal(self, meta: Any, tool: Token, text: A.Lit) -> A.RuleEntry:
         return A.RuleEntry(_span_of(meta), "goal", [(str(tool), _tok_span(tool))], str(text.value))
 
+    def rule_recipient(self, meta: Any, tool: Token, param: Token) -> A.RuleEntry:
+        return A.RuleEntry(_span_of(meta), "recipient", [(str(tool), _tok_span(tool)), (str(param), _tok_span(param))])
+
     def rules_decl(self, meta: Any, *entries: A.RuleEntry) -> A.RulesDecl:
         return A.RulesDecl(_span_of(meta), list(entries))
 

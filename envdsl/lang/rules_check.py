@@ -47,7 +47,41 @@ def check_rules(c: "Checker", decls: list[Any]) -> dict[str, Any]:
             if name in goals:
                 c.err("E0801", f"the goal wording of '{name}' is stated twice", e.span)
             goals[name] = e.text or ""
-    return PolicyRules(user, tuple(owned), confirm, transfer, refuse, tuple(sorted(goals.items()))).to_json()
+    recipients = _recipients(c, [e for e in entries if e.kind == "recipient"], user)
+    return PolicyRules(user, tuple(owned), confirm, transfer, refuse, tuple(sorted(goals.items())),
+                       recipients).to_json()
+
+
+def _recipients(c: "Checker", entries: list[A.RuleEntry], user: UserRule | None) -> tuple[tuple[str, str], ...]:
+    """`recipient TOOL.PARAM`: the argument names who receives (a payment's destination account), which may
+    be another user's entity."""
+    out: list[tuple[str, str]] = []
+    for e in entries:
+        (tool, tspan), (param, pspan) = e.names
+        if user is None:
+            c.err("E0808", "a recipient rule needs the user collection first", e.span,
+                  "declare `user COLLECTION identified by TOOL, ...` before the `recipient` lines")
+            continue
+        if not _tool_exists(c, tool, tspan):
+            continue
+        decl = c.tools[tool].decl
+        params = [str(p.name) for p in getattr(decl, "params", None) or []]
+        if param not in params:
+            c.err("E0809", f"tool '{tool}' has no parameter '{param}'", pspan, _hint(param, params))
+            continue
+        if getattr(decl, "effect", "read") != "write":
+            c.err("E0810", f"'{tool}' is a read tool: only a write tool sends something to a recipient", tspan,
+                  "a read that names another user's entity is acting on that user: leave it out of `recipient`")
+            continue
+        if param == user.key:
+            c.err("E0810", f"'{tool}.{param}' is the user's own key, not a recipient", pspan,
+                  "a recipient names who receives (an account, a payee), never the user the conversation is about")
+            continue
+        if (tool, param) in out:
+            c.err("E0801", f"'{tool}.{param}' is stated twice", e.span)
+            continue
+        out.append((tool, param))
+    return tuple(out)
 
 
 def _user_rule(c: "Checker", e: A.RuleEntry) -> UserRule | None:

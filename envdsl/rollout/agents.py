@@ -10,7 +10,8 @@ import hashlib
 import json
 from typing import Any
 
-from envdsl.rollout.speech import action, declined, human, phrase, say, summarize, value_mentioned
+from envdsl.rollout.speech import action, declined, human, mentions, phrase, say, value_mentioned
+from envdsl.rollout.summary import closing
 
 
 class OracleAgent:
@@ -76,23 +77,25 @@ class OracleAgent:
 
     def _question(self, call: dict[str, Any], missing: list[dict[str, Any]]) -> str:
         if call.get("identifies"):
-            what = _and([f"your {human(f['param'])}" for f in missing])
+            what = "your " + _and([human(f["param"]) for f in missing])
             return f"I can help with that. First I need to confirm who you are: could you give me {what}?"
-        what = _and([f"the {human(f['param'])}" for f in missing])
+        what = "the " + _and([human(f["param"]) for f in missing])
         return f"To {action(self.tools[call['name']])}, could you tell me {what}?"
 
     def _facts_for(self, i: int) -> list[dict[str, Any]]:
-        """The user facts whose value the i-th gold call uses (the wrong one, for a failing call)."""
+        """The user facts whose value the i-th gold call uses (the wrong one, for a failing call), one per
+        parameter: the fact of this very step where two give the same value (an identity zip that is also
+        the zip of a new address), so no question asks for one thing twice."""
         call = self.task["gold_calls"][i]
         args = json.loads(call["arguments"])
-        out = []
+        by_param: dict[str, dict[str, Any]] = {}
         for f in self.task["user_facts"]:
             if f["param"] not in args:
                 continue
             expected = f["wrong_first"] if (not call["ok"] and "wrong_first" in f) else f["value"]
-            if args[f["param"]] == expected:
-                out.append(f)
-        return out
+            if args[f["param"]] == expected and (f["param"] not in by_param or f.get("step") == i):
+                by_param[f["param"]] = f
+        return list(by_param.values())
 
     def _missing_facts(self, i: int, messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
         said = "\n".join(m.get("content") or "" for m in messages if m["role"] == "user")
@@ -100,7 +103,9 @@ class OracleAgent:
         call = self.task["gold_calls"][i]
         args = json.loads(call["arguments"])
         # a value an earlier result showed need not be asked for (a careful agent reads it there)
+        # an empty list is said as "no flights": asked about and answered, it is known
         return [f for f in self._facts_for(i) if not value_mentioned(args[f["param"]], said)
+                and not (args[f["param"]] in ([], {}) and mentions(said, f["param"]))
                 and not (isinstance(args[f["param"]], str) and value_mentioned(args[f["param"]], seen))]
 
     def _wrong_params(self, i: int) -> list[str]:
@@ -109,24 +114,35 @@ class OracleAgent:
                 if "wrong_first" in f and args.get(f["param"]) == f["wrong_first"]] or ["details"]
 
     def _closing(self, messages: list[dict[str, Any]]) -> str:
-        done = []
+        """What was done, with the key values, in a sentence or two (envdsl/rollout/summary.py)."""
         calls = self.task["gold_calls"]
+        done = [(self.tools[c["name"]], json.loads(c["arguments"])) for i, c in enumerate(calls[:self.next])
+                if c["ok"] and i not in self.skip and self.tools[c["name"]]["effect"] == "write"]
+        last_read = None
         for i, c in enumerate(calls[:self.next]):
-            if c["ok"] and i not in self.skip and self.tools[c["name"]]["effect"] == "write":
-                done.append(f"- {action(self.tools[c['name']])}{_details(c['arguments'])}: done")
-        last_read = next((m["content"] for m in reversed(messages) if m["role"] == "tool"
-                          and not m["content"].startswith("Error:")), None)
-        if self.user_asked and messages[-1]["role"] == "user":
-            last_read = None  # what the user did on their side came after any result: do not quote a stale one
-        parts = []
-        if done:
-            parts.append("All set. Here is what I did for you:\n" + "\n".join(done))
-        if self.user_asked:
-            parts.append("Thank you for doing that on your side; that should have fixed it.")
-        elif not done and last_read is not None:
-            parts.append(f"Here is what I found: {summarize(last_read)}.")
-        parts.append("Is there anything else I can help you with?")
-        return "\n".join(parts)
+            if c["ok"] and i not in self.skip and self.tools[c["name"]]["effect"] == "read" \
+                    and not c.get("identifies"):
+                last_read = (self.tools[c["name"]], c["output"])
+        # a task about an identified user speaks of "your order" even when no call names the user
+        key = self._user_key() or ("" if self.task.get("user") else None)
+        if not self.user_asked:
+            return closing(done, last_read, key)
+        # two actors: the user acted on their side after any result, so a read result would be stale
+        thanks = "Thank you for doing that on your side; that should have fixed it."
+        if not done:
+            return f"{thanks} Is there anything else I can help you with?"
+        return f"{thanks} {closing(done, None, key)}"
+
+    def _user_key(self) -> str | None:
+        """The parameter that names the user (the identified user's key), left out of the summary."""
+        first = self.task["gold_calls"][0] if self.task["gold_calls"] else None
+        if not self.task.get("user") or first is None or not first.get("identifies"):
+            return None
+        for c in self.task["gold_calls"][1:]:
+            for k, v in json.loads(c["arguments"]).items():
+                if v == self.task["user"]:
+                    return str(k)
+        return None
 
 
 def flaky_oracle(task: dict[str, Any], tools_ir: dict[str, dict[str, Any]], p: float, trial: int) -> OracleAgent:

@@ -65,7 +65,7 @@ def policy_problems(messages: list[dict[str, Any]], rules: PolicyRules, index: O
                 if name in identify and not key_field:  # a `keyed` user collection: its records hold no key
                     lookups[str(call.get("id"))] = index.owners(args)
                 if name not in identify:
-                    owners = index.owners(args)
+                    owners = index.owners(rules.owning_arguments(name, args))  # recipients may be anyone's
                     if owners and rules.user and rules.user.identify:
                         if not identified:
                             out.append("policy:not_identified")

@@ -8,10 +8,21 @@ from typing import Any
 
 from envdsl.tasks.goals import base_form
 
+# parameter names that people say otherwise: nobody asks for "your address1" or "your zip"
+_SPOKEN = {"address1": "street address", "address_line1": "street address", "address2": "apartment or suite",
+           "address_line2": "apartment or suite", "zip": "zip code", "zipcode": "zip code", "dob": "date of birth",
+           "qty": "quantity", "num": "number"}
+
 
 def human(param: str) -> str:
-    """A parameter name as people say it: order_id -> order id."""
-    return param.replace("_", " ")
+    """A parameter name as people say it: order_id -> order id, zip -> zip code, address1 -> street address."""
+    return _SPOKEN.get(param.lower(), param.replace("_", " "))
+
+
+def plural(param: str) -> bool:
+    """Whether a parameter's spoken name is plural (item ids): "are", not "is"."""
+    last = human(param).rsplit(" ", 1)[-1]
+    return last.endswith("s") and not last.endswith(("ss", "us", "is"))
 
 
 def phrase(tool: dict[str, Any]) -> str:
@@ -40,8 +51,9 @@ def action(tool: dict[str, Any]) -> str:
 
 def _gist(text: str) -> str:
     """The action without the details a description adds for the agent (after ';' or ':', in brackets)."""
+    # brackets first: a colon inside them ("(HH:MM)") is not where the action ends; an unclosed one is cut
+    text = re.sub(r"\s*\([^)]*(\)|$)", "", text)
     text = re.split(r"[;:]", text, maxsplit=1)[0]
-    text = re.sub(r"\s*\([^)]*\)", "", text)
     return " ".join(text.split()).rstrip(",. ") or text
 
 
@@ -55,8 +67,27 @@ def declined(text: str) -> bool:
 
 
 def say(value: Any) -> str:
-    """A value as the user states it: strings bare, everything else as JSON."""
-    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, sort_keys=True)
+    """A value as the user states it: strings bare, a list of plain values as "a, b and c", everything else
+    as JSON."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list) and value and all(isinstance(x, (str, int, float)) and not isinstance(x, bool)
+                                                 for x in value):
+        items = [say(x) for x in value]
+        return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+    if isinstance(value, list) and value and all(isinstance(x, dict) and x and all(
+            isinstance(v, (str, int, float)) and not isinstance(v, bool) for v in x.values()) for x in value):
+        items = [_record(x) for x in value]  # passengers: "Oscar Stafford (date of birth 1960-10-11)"
+        return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+def _record(rec: dict[str, Any]) -> str:
+    """A small record as words: its name fields first, then the rest as "field value"."""
+    names = [say(v) for k, v in rec.items() if k.endswith("name")]
+    rest = [f"{human(k)} {say(v)}" for k, v in rec.items() if not k.endswith("name")]
+    head = " ".join(names) or rest.pop(0)
+    return f"{head} ({'; '.join(rest)})" if rest else head
 
 
 def value_mentioned(value: Any, text: str) -> bool:
@@ -68,23 +99,8 @@ def value_mentioned(value: Any, text: str) -> bool:
 def mentions(text: str, param: str) -> bool:
     """Whether a message asks about `param` (by its name or its spoken form)."""
     low = text.lower()
-    return param.lower() in low or human(param).lower() in low
+    # whole words only: a parameter called `on` is not asked for by "confirm"
+    return any(re.search(rf"(?<![a-z0-9_]){re.escape(x)}(?![a-z0-9_])", low)
+               for x in {param.lower(), human(param).lower()})
 
 
-def summarize(content: str, limit: int = 300) -> str:
-    """A tool result as an assistant would relay it: a record's scalar fields, a list's size and first
-    item, plain text as is. Never the raw JSON of a long list (it would read as a repetition loop)."""
-    try:
-        value = json.loads(content)
-    except ValueError:
-        return content if len(content) <= limit else content[:limit] + " ..."
-    if isinstance(value, list):
-        if not value:
-            return "nothing was found"
-        head = summarize(json.dumps(value[0]), limit // 2)
-        return f"{len(value)} result(s); the first: {head}" if len(value) > 1 else head
-    if isinstance(value, dict):
-        parts = [f"{k.replace('_', ' ')} {say(v)}" for k, v in value.items() if not isinstance(v, (dict, list))]
-        text = ", ".join(parts[:8]) or "done"
-        return text if len(text) <= limit else text[:limit] + " ..."
-    return say(value)

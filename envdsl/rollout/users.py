@@ -9,21 +9,16 @@ import json
 import re
 from typing import Any
 
-from envdsl.rollout.speech import human, mentions, say
+from envdsl.rollout.speech import human, mentions, plural, say
 from envdsl.rollout.two_actor import UserSide, user_tool_call_reply
+from envdsl.tasks.goals import first_person
 
 STOP = "###STOP###"
 
 
 def opening_from_goal(goal: str) -> str:
     """The goal in the first person, without the sentence about what the user knows."""
-    text = re.sub(r"\s*You know your .*$", "", goal.strip())
-    text = re.sub(r"^You want to\b", "I want to", text)
-    text = re.sub(r"\byour\b", "my", text)
-    text = re.sub(r"\bfor you\b", "for me", text)
-    text = re.sub(r"\byou (have|are)\b", lambda m: "I have" if m.group(1) == "have" else "I am", text)
-    text = re.sub(r"\byou\b(?= \w+ed\b)", "I", text)  # "a book you borrowed" -> "a book I borrowed"
-    return "Hi! " + text
+    return "Hi! " + first_person(re.sub(r"\s*You know your .*$", "", goal.strip()))
 
 
 CONFIRMATION = re.compile(r"shall i (go ahead|proceed)|should i (go ahead|proceed)|\(yes/no\)"
@@ -68,7 +63,7 @@ class ScriptedUser:
                 return "Yes, please go ahead."
             return f"No, thank you, that is all I wanted. {STOP}"
         facts = self.task["user_facts"]
-        asked = [i for i, f in enumerate(facts) if mentions(text, f["param"])]
+        asked = _asked(text, facts)
         if not asked:
             if "?" in text:
                 return "I'm sorry, I don't know that."
@@ -84,8 +79,7 @@ class ScriptedUser:
             n = self.given.get(i, 0)
             value = f["wrong_first"] if ("wrong_first" in f and n == 0) else f["value"]
             self.given[i] = n + 1
-            sentences.append(f"My {human(f['param'])} is {say(value)}." if f.get("identity") else
-                             f"The {human(f['param'])} is {say(value)}.")
+            sentences.append(_sentence(f["param"], value, mine=bool(f.get("identity"))))
         return " ".join(sentences)
 
     def _unfinished(self, messages: list[dict[str, Any]]) -> bool:
@@ -97,6 +91,33 @@ class ScriptedUser:
         made = [(c["function"]["name"], _canonical(c["function"]["arguments"]))
                 for m in messages if m["role"] == "assistant" for c in m.get("tool_calls") or []]
         return any(wanted.count(w) > made.count(w) for w in set(wanted))  # the same change may be wanted twice
+
+
+def _asked(text: str, facts: list[dict[str, Any]]) -> list[int]:
+    """The facts a message asks for. A longer spoken name wins over one inside it: "date of birth" is not
+    also a question about "date"."""
+    low = text.lower()
+    # "To switch a device on or off, could you tell me the device id?": the question is what follows
+    # "could you tell me", not the words about the action before it
+    low = re.split(r"could you (?:tell|give) me", low, maxsplit=1)[-1]
+    out = []
+    for spoken in sorted({human(f["param"]).lower() for f in facts}, key=lambda s: (-len(s), s)):
+        same = [i for i, f in enumerate(facts) if human(f["param"]).lower() == spoken]
+        if mentions(low, facts[same[0]]["param"]):
+            out += same  # every fact of that name: the caller picks the one not yet stated
+            low = low.replace(spoken, " ")
+    return sorted(out)
+
+
+def _sentence(param: str, value: Any, mine: bool) -> str:
+    """"My zip code is 80279." / "The item ids are 1 and 2." / "The item id is 1." (a one-item list)."""
+    name = human(param)
+    if value == [] or value == {}:
+        return f"No {name}, none at all."
+    many = isinstance(value, list) and len(value) > 1
+    if isinstance(value, list) and len(value) == 1 and plural(param):
+        name = name[:-1]
+    return f"{'My' if mine else 'The'} {name} {'are' if many else 'is'} {say(value)}."
 
 
 def _canonical(arguments: str) -> str:

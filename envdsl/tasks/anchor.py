@@ -38,8 +38,8 @@ def anchor_walk(env: Any, rules: PolicyRules, initial: dict[str, Any], calls: li
     identify = set(rules.user.identify)
     owners: set[str] = set()
     for c in calls:
-        if c["name"] not in identify:
-            owners |= index.owners(json.loads(c["arguments"]))
+        if c["name"] not in identify:  # a recipient (the account a payment goes into) may be anyone's
+            owners |= index.owners(rules.owning_arguments(c["name"], json.loads(c["arguments"])))
         elif c["ok"]:  # a lookup identifies whoever it finds: that is a user the conversation is about too
             who = _identified(c["output"], rules)
             if who is not None:

@@ -53,6 +53,9 @@ def _same(a: Any, b: Any) -> bool:
                                               and not isinstance(a, bool) and not isinstance(b, bool) and a == b)
 
 
+# a person's own details, which stay the same within one request
+_PERSONAL = re.compile(r"(^|_)(address\d?|address_line\d|street|city|state|zip|zipcode|postal_code|country|email|"
+                       r"phone|phone_number|first_name|last_name|dob|date_of_birth)$", re.I)
 _CHOICE = re.compile(r"\b(either|one of|must be|should be|can be)\b", re.I)
 
 
@@ -89,6 +92,9 @@ class ArgumentDrawer:
         self.ix = index
         self.rng = rng
         self.stated: dict[str, list[Any]] = {}  # collection -> keys the user already named in this task
+        # parameter -> the value the user gave for one of their own details (a new street, a phone) in this
+        # task: a person moving house gives one new address, however many calls take it
+        self.personal: dict[str, Any] = {}
         self.realism: RealisticValues | None = None
         # field name -> description, for maps whose description says what their keys and values are
         self.field_docs = {f["name"]: f.get("description") or "" for r in index.ir["records"] for f in r["fields"]
@@ -96,6 +102,7 @@ class ArgumentDrawer:
 
     def start_task(self) -> None:
         self.stated = {}
+        self.personal = {}
 
     def remember(self, tool: str, args: dict[str, Any], sources: dict[str, str]) -> None:
         for name, source in sources.items():
@@ -111,7 +118,12 @@ class ArgumentDrawer:
             coll = self.ix.param_entity.get((tool, p["name"]))
             if "default" in p and coll is None and self.rng.random() < 0.5:
                 continue  # leave optional arguments out half the time: the tool's default applies
-            value, source = self._value(p, coll, pool, prefer_call, args)
+            if coll is None and p["name"] in self.personal:
+                value, source = self.personal[p["name"]], USER
+            else:
+                value, source = self._value(p, coll, pool, prefer_call, args)
+                if coll is None and source == USER and _PERSONAL.search(p["name"]):
+                    self.personal[p["name"]] = value
             args[p["name"]] = value
             sources[p["name"]] = source
         return args, sources

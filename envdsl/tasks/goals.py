@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 import re
 from typing import Any
 
@@ -31,8 +32,9 @@ def _personal(phrase: str) -> str:
 
 def _gist(phrase: str) -> str:
     """The request without the details a description adds for the agent: after ';' or ':', in brackets."""
+    # brackets first: a colon inside them ("(HH:MM)") is not where the action ends; an unclosed one is cut
+    phrase = re.sub(r"\s*\([^)]*(\)|$)", "", phrase)
     phrase = re.split(r"[;:]", phrase, maxsplit=1)[0]
-    phrase = re.sub(r"\s*\([^)]*\)", "", phrase)
     return " ".join(phrase.split()).rstrip(",. ")
 
 
@@ -63,23 +65,71 @@ def tool_goal(tool: dict[str, Any], goals: dict[str, str]) -> str:
     return phrase
 
 
+# how people open a request, and go on to the next part of it: varied per task, never per call
+OPENERS = ("You want to", "You would like to", "You need to", "You are calling to", "You are hoping to",
+           "You are getting in touch to")
+_THEN = (", and then {}", "; after that, you also want to {}", ", and once that is done, {}", ", and also {}")
+# verbs of one intent that a person uses interchangeably: "cancel" and "call off", "find out" and "check"
+_SAME_INTENT = (("cancel", "call off"), ("change", "update", "modify", "edit"), ("find out", "check", "look up", "see"),
+                ("remove", "delete", "get rid of"), ("create", "set up", "open"), ("add", "put in"),
+                ("book", "reserve"), ("list", "see", "go over"), ("get", "look up", "find out"),
+                ("move", "transfer", "shift"), ("show", "see"), ("search", "look"), ("view", "see", "look at"),
+                ("report", "flag"), ("request", "ask for"), ("schedule", "book"), ("pay", "make a payment to"),
+                ("return", "send back"), ("exchange", "swap"), ("save", "add"), ("switch", "turn"),
+                ("assign", "hand"), ("archive", "close down"), ("renew", "extend"), ("place", "put in"))
+
+
+def phrasings(phrase: str) -> list[str]:
+    """Ways to say one intent: the phrase itself and the phrase with its verb swapped for one of the same
+    intent ("cancel your pending order" -> "call off your pending order")."""
+    out = [phrase]
+    for group in _SAME_INTENT:
+        for verb in group:
+            if phrase == verb or phrase.startswith(verb + " "):
+                rest = phrase[len(verb):]
+                out += [other + rest for other in group if other != verb and other + rest not in out]
+                return out
+    return out
+
+
+def first_person(goal: str) -> str:
+    """A goal as the user says it: "You would like to cancel your order." -> "I would like to cancel my order."."""
+    text = re.sub(r"^You are\b", "I'm", goal.strip())
+    text = re.sub(r"^You (want|would like|need)\b", lambda m: f"I {m.group(1)}", text)
+    text = re.sub(r"\byour\b", "my", text)
+    text = re.sub(r"\bfor you\b", "for me", text)
+    text = re.sub(r"\byou (have|are)\b", lambda m: "I have" if m.group(1) == "have" else "I am", text)
+    text = re.sub(r"\byou\b(?= \w+ed\b)", "I", text)  # "a book you borrowed" -> "a book I borrowed"
+    text = re.sub(r"\byou also want\b", "I also want", text)
+    return text
+
+
 def template_goal(task: dict[str, Any], ir: dict[str, Any]) -> str:
     """One request in plain words: what the user wants done, step by step, never a tool or parameter
-    name; the identification the policy asks for is the agent's business, not part of the request."""
+    name; the identification the policy asks for is the agent's business, not part of the request. The
+    wording (opener, verb of each intent, how the steps join) is drawn per task from its id, so the same
+    task always reads the same and different tasks of one kind read differently."""
     tools = {t["name"]: t for t in ir["tools"]}
     goals = dict((ir.get("rules") or {}).get("goals") or {})
+    rng = random.Random(str(task.get("task_id") or json.dumps(task.get("gold_calls"), sort_keys=True)))
     steps: list[str] = []
+    intents: list[str] = []
     for call in task["gold_calls"]:
         if not call["ok"] or call.get("identifies"):
             continue
         phrase = tool_goal(tools[call["name"]], goals)
-        if phrase not in steps:  # the same kind of step twice is said once: a goal, not a call log
-            steps.append(phrase)
+        if phrase not in intents:  # the same kind of step twice is said once: a goal, not a call log
+            intents.append(phrase)
+            steps.append(rng.choice(phrasings(phrase)))
+    opener = rng.choice(OPENERS)
     if not steps:
-        return "You want to confirm who you are with the assistant and check that your details are on file."
+        return f"{opener} confirm who you are with the assistant and check that your details are on file."
     if len(steps) == 1:
-        return f"You want to {steps[0]}."
-    return f"You want to {', '.join(steps[:-1])}, and then {steps[-1]}."
+        return f"{opener} {steps[0]}."
+    text = f"{opener} {steps[0]}"
+    for step in steps[1:]:
+        text += rng.choice(_THEN).format(step)
+    return text + "."
 
 
 GOAL_PROMPT = """You write the goal of a simulated customer for a tool-using assistant.

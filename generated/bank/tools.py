@@ -20,7 +20,7 @@ C_MAX_EXTERNAL_PAYMENT: float = 5000.0
 def find_customer(db: Db, customer_id: str) -> Any:
     """fn find_customer
 
-    From specs/bank/bank.env:129 (helper fn).
+    From specs/bank/bank.env:130 (helper fn).
     """
     S = db.data
     return rt.lookup(S['customers'], customer_id, rt.sized('Customer ' + customer_id + ' not found'))
@@ -29,7 +29,7 @@ def find_customer(db: Db, customer_id: str) -> Any:
 def find_account(db: Db, account_id: str) -> Any:
     """fn find_account
 
-    From specs/bank/bank.env:133 (helper fn).
+    From specs/bank/bank.env:134 (helper fn).
     """
     S = db.data
     return rt.lookup(S['accounts'], account_id, rt.sized('Account ' + account_id + ' not found'))
@@ -38,7 +38,7 @@ def find_account(db: Db, account_id: str) -> Any:
 def sending_account(db: Db, account_id: str, amount: float) -> Any:
     """fn sending_account
 
-    From specs/bank/bank.env:137 (helper fn).
+    From specs/bank/bank.env:138 (helper fn).
     """
     acct: Any = find_account(db, account_id)
     if not (acct['status'] == 'open'):
@@ -51,7 +51,7 @@ def sending_account(db: Db, account_id: str, amount: float) -> Any:
 def paid_out_today(db: Db, account_id: str) -> Any:
     """fn paid_out_today
 
-    From specs/bank/bank.env:144 (helper fn).
+    From specs/bank/bank.env:145 (helper fn).
     """
     S = db.data
     day: str = rt.slice_(db.clock, 0, 10)
@@ -61,7 +61,7 @@ def paid_out_today(db: Db, account_id: str) -> Any:
 def find_customer_by_email(db: Db, email: str) -> Any:
     """Find a customer by email (case-insensitive).
 
-    From specs/bank/bank.env:149 (read tool).
+    From specs/bank/bank.env:150 (read tool).
     """
     S = db.data
     matches: Any = [c for c in rt.steps(S['customers'].values()) if (c['email'].lower() == email.strip().lower())]
@@ -73,7 +73,7 @@ def find_customer_by_email(db: Db, email: str) -> Any:
 def get_customer(db: Db, customer_id: str) -> Any:
     """Get a customer's profile: name, phone, account ids and alert settings.
 
-    From specs/bank/bank.env:159 (read tool).
+    From specs/bank/bank.env:160 (read tool).
     """
     return find_customer(db, customer_id)
 
@@ -81,7 +81,7 @@ def get_customer(db: Db, customer_id: str) -> Any:
 def get_account(db: Db, account_id: str) -> Any:
     """Get one account: type, balance, currency, status and daily limit.
 
-    From specs/bank/bank.env:165 (read tool).
+    From specs/bank/bank.env:166 (read tool).
     """
     return find_account(db, account_id)
 
@@ -89,7 +89,7 @@ def get_account(db: Db, account_id: str) -> Any:
 def list_payees(db: Db, customer_id: str) -> Any:
     """List the external payees a customer has saved.
 
-    From specs/bank/bank.env:171 (read tool).
+    From specs/bank/bank.env:172 (read tool).
     """
     S = db.data
     if (customer_id not in S['customers']):
@@ -100,7 +100,7 @@ def list_payees(db: Db, customer_id: str) -> Any:
 def list_transfers(db: Db, account_id: str, status: str | None) -> Any:
     """List transfers sent from an account, newest id first.
 
-    From specs/bank/bank.env:178 (read tool).
+    From specs/bank/bank.env:179 (read tool).
     """
     S = db.data
     if (account_id not in S['accounts']):
@@ -112,7 +112,7 @@ def list_transfers(db: Db, account_id: str, status: str | None) -> Any:
 def list_cards(db: Db, account_id: str) -> Any:
     """List the cards linked to an account.
 
-    From specs/bank/bank.env:189 (read tool).
+    From specs/bank/bank.env:190 (read tool).
     """
     S = db.data
     if (account_id not in S['accounts']):
@@ -123,7 +123,7 @@ def list_cards(db: Db, account_id: str) -> Any:
 def transfer_between_accounts(db: Db, from_account: str, to_account: str, amount: float, memo: str | None) -> Any:
     """Move money instantly between two open Northwind accounts of the same currency. No fee.
 
-    From specs/bank/bank.env:196 (write tool).
+    From specs/bank/bank.env:197 (write tool).
     """
     S = db.data
     if not (from_account != to_account):
@@ -145,7 +145,7 @@ def transfer_between_accounts(db: Db, from_account: str, to_account: str, amount
 def pay_payee(db: Db, from_account: str, payee_id: str, amount: float, memo: str | None) -> Any:
     """Pay a saved external payee. Costs a 1.50 fee, stays pending until the nightly run, and counts toward the daily limit.
 
-    From specs/bank/bank.env:217 (write tool).
+    From specs/bank/bank.env:218 (write tool).
     """
     S = db.data
     payee: Any = rt.lookup(S['payees'], payee_id, rt.sized('Payee ' + payee_id + ' not found'))
@@ -165,7 +165,7 @@ def pay_payee(db: Db, from_account: str, payee_id: str, amount: float, memo: str
 def cancel_transfer(db: Db, transfer_id: str) -> Any:
     """Cancel a pending external payment; the amount and its fee go back to the sending account.
 
-    From specs/bank/bank.env:237 (write tool).
+    From specs/bank/bank.env:238 (write tool).
     """
     S = db.data
     t: Any = rt.lookup(S['transfers'], transfer_id, rt.sized('Transfer ' + transfer_id + ' not found'))
@@ -179,7 +179,7 @@ def cancel_transfer(db: Db, transfer_id: str) -> Any:
 def add_payee(db: Db, customer_id: str, nickname: str, iban: str) -> Any:
     """Save a new external payee for a customer. The same IBAN cannot be saved twice by one customer.
 
-    From specs/bank/bank.env:247 (write tool).
+    From specs/bank/bank.env:248 (write tool).
     """
     S = db.data
     if (customer_id not in S['customers']):
@@ -197,7 +197,7 @@ def add_payee(db: Db, customer_id: str, nickname: str, iban: str) -> Any:
 def remove_payee(db: Db, payee_id: str) -> Any:
     """Delete a saved payee. Not allowed while any payment to it is on record, pending or past: the bank keeps every transfer's payee.
 
-    From specs/bank/bank.env:267 (write tool).
+    From specs/bank/bank.env:268 (write tool).
     """
     S = db.data
     p: Any = rt.lookup(S['payees'], payee_id, rt.sized('Payee ' + payee_id + ' not found'))
@@ -216,7 +216,7 @@ def remove_payee(db: Db, payee_id: str) -> Any:
 def set_account_frozen(db: Db, account_id: str, frozen: bool) -> Any:
     """Freeze an open account (no money can leave it) or unfreeze a frozen one. Closed accounts cannot change.
 
-    From specs/bank/bank.env:286 (write tool).
+    From specs/bank/bank.env:287 (write tool).
     """
     acct: Any = find_account(db, account_id)
     if not (acct['status'] != 'closed'):
@@ -234,7 +234,7 @@ def set_account_frozen(db: Db, account_id: str, frozen: bool) -> Any:
 def report_card_lost(db: Db, card_id: str) -> Any:
     """Block a lost or stolen card and issue a replacement on the same account. Returns the new card.
 
-    From specs/bank/bank.env:304 (write tool).
+    From specs/bank/bank.env:305 (write tool).
     """
     S = db.data
     card: Any = rt.lookup(S['cards'], card_id, rt.sized('Card ' + card_id + ' not found'))
@@ -251,7 +251,7 @@ def report_card_lost(db: Db, card_id: str) -> Any:
 def set_alert(db: Db, customer_id: str, kind: str, enabled: bool) -> Any:
     """Switch one notification kind on or off for a customer.
 
-    From specs/bank/bank.env:317 (write tool).
+    From specs/bank/bank.env:318 (write tool).
     """
     c: Any = find_customer(db, customer_id)
     db.set(c['alerts'], kind, enabled)
