@@ -12,8 +12,8 @@ from typing import Any
 
 from envdsl import ir as T
 from envdsl.lang import ast as A
-from envdsl.lang.actor_check import cross_writes
 from envdsl.lang import shapes
+from envdsl.lang.actor_check import cross_writes
 from envdsl.lang.builtins import BUILTINS, BuiltinCtx
 from envdsl.lang.conversions import enum_conversion, no_result_return
 from envdsl.lang.dates import (
