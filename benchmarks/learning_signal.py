@@ -192,8 +192,17 @@ def sample_tasks(work: Path, sources: list[list[Path]], n: int, seed: int) -> li
         path = work / f"tasks-{i}.jsonl"
         if folders:
             envdsl("tasks", *map(str, folders), "-n", str(n), "--seed", str(seed), "-o", str(path))
-        out.append(read_jsonl(path) if folders else [])
+        out.append(absolute_specs(read_jsonl(path), path.parent) if folders else [])
     return out
+
+
+def absolute_specs(tasks: list[dict[str, Any]], folder: Path) -> list[dict[str, Any]]:
+    """`envdsl tasks` stores each spec relative to the tasks file's folder (portable task files); the tasks are
+    written again under rollouts/, where that relative path leads nowhere, so it becomes absolute here."""
+    for task in tasks:
+        if task.get("spec"):
+            task["spec"] = str((folder / task["spec"]).resolve())
+    return tasks
 
 
 def oracle_rows(tasks: list[dict[str, Any]], out: Path) -> list[dict[str, Any]]:

@@ -113,3 +113,18 @@ def test_synth_domains_are_drawn_from_the_accepted_folders(tmp_path):
     assert synth_domain_folders([tmp_path / "out"], 2, seed=0) == drawn
     with pytest.raises(SystemExit, match="no accepted domain folder"):
         synth_domain_folders([tmp_path / "out" / "accepted" / "not_a_domain"], 0, seed=0)
+
+
+def test_task_specs_become_absolute_so_tasks_written_elsewhere_still_find_them(tmp_path):
+    """The benchmark writes sampled tasks again under rollouts/: a spec path relative to the tasks file's folder
+    (as `envdsl tasks` stores it) must not be left relative there."""
+    from learning_signal import absolute_specs
+
+    spec = tmp_path / "synth" / "accepted" / "d1" / "d1.env"
+    spec.parent.mkdir(parents=True)
+    spec.write_text("domain d1\n")
+    work = tmp_path / "work"
+    work.mkdir()
+    tasks = absolute_specs([{"spec": "../synth/accepted/d1/d1.env"}, {"spec": None}, {}], work)
+    assert tasks[0]["spec"] == str(spec.resolve())
+    assert tasks[1]["spec"] is None and "spec" not in tasks[2]
