@@ -35,6 +35,7 @@ import json
 import math
 import os
 import random
+import shutil
 import subprocess
 import sys
 import time
@@ -190,8 +191,12 @@ def sample_tasks(work: Path, sources: list[list[Path]], n: int, seed: int) -> li
     out = []
     for i, folders in enumerate(sources):
         path = work / f"tasks-{i}.jsonl"
-        if folders:
-            envdsl("tasks", *map(str, folders), "-n", str(n), "--seed", str(seed), "-o", str(path))
+        args = ["tasks", *map(str, folders), "-n", str(n), "--seed", str(seed), "-o", str(path)]
+        stamp = path.with_suffix(".command.json")
+        # sampling is deterministic: a rerun with the same command reuses the tasks it wrote (minutes for ~300 domains)
+        if folders and not (path.is_file() and stamp.is_file() and json.loads(stamp.read_text()) == args):
+            envdsl(*args)
+            stamp.write_text(json.dumps(args), encoding="utf-8")
         out.append(absolute_specs(read_jsonl(path), path.parent) if folders else [])
     return out
 
@@ -209,7 +214,10 @@ def oracle_rows(tasks: list[dict[str, Any]], out: Path) -> list[dict[str, Any]]:
     """The oracle's conversations of `tasks` that pass the filters (the training data format)."""
     if not tasks:
         return []
-    envdsl("rollout", str(write_jsonl(out / "input.jsonl", tasks)), "-o", str(out), "--agent", "oracle")
+    # the input lies beside the run folder: `envdsl rollout` writes only into an empty folder or one of its own runs
+    shutil.rmtree(out, ignore_errors=True)
+    envdsl("rollout", str(write_jsonl(out.with_name(out.name + "-tasks.jsonl"), tasks)), "-o", str(out),
+           "--agent", "oracle")
     return [row for shard in sorted((out / "dataset").glob("shard-*.jsonl")) for row in read_jsonl(shard)]
 
 
