@@ -308,3 +308,14 @@ def test_hundreds_of_grammar_generated_specs_give_no_internal_error(workdir: Pat
 
     run()
     assert sum(outcomes.values()) >= 300, outcomes
+
+
+@pytest.mark.parametrize("text", [
+    "user read # note\ntool x ( ) { } ",  # found by the grammar fuzz under another hypothesis version
+    "read tool x # c\n( ) { }",
+    "read # c\ntool x ( ) \"Desc\" { }",
+    "env # c\nfn z ( ) { }",
+    "read tool x(a: int, # c\n b: str) \"D\" { }",
+])
+def test_formatter_is_idempotent_on_comments_in_the_head_of_a_function_with_no_result(text: str) -> None:
+    formatter_keeps_meaning(text)

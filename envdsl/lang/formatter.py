@@ -294,6 +294,16 @@ class _Layout:
         end = m.end() - 1 if m else at
         return self._pos(at), self._pos(end)[0]
 
+    def _close_paren(self, after: Pos) -> Pos:
+        """Position of the ')' closing a parameter list: the first ')' after `after` outside comments."""
+        i = self._offset(after)
+        while i < len(self.source):
+            i = _SKIP.match(self.source, i).end()  # type: ignore[union-attr]
+            if i < len(self.source) and self.source[i] == ")":
+                return self._pos(i)
+            i += 1
+        return self._pos(len(self.source) - 1)
+
     def _has_comments(self, start: Pos, end: Pos) -> bool:
         return any(start <= c < end for c in self.comment_positions)
 
@@ -417,21 +427,27 @@ class _Layout:
             head = "env " + head
         params = [self._field(p, 1) for p in d.params]
         returns = f") -> {_type(d.returns)}" if d.returns is not None else ")"
-        # where the head ends: the result type, else the last parameter or the name (no result)
-        ret_span = d.returns.span if d.returns is not None else d.params[-1].span if d.params else d.name_span
+        # where the head ends: the result type, else (no result) the ')' that closes the parameters, so that a
+        # comment before it is inside the head on every pass (the name would leave one before it outside)
+        if d.returns is not None:
+            ret_at, ret_end_line, head_after = _start(d.returns.span), d.returns.span.end_line, (
+                d.returns.span.end_line, d.returns.span.end_column)
+        else:
+            last_token = d.params[-1].span if d.params else d.name_span
+            ret_at = self._close_paren((last_token.end_line, last_token.end_column))
+            ret_end_line, head_after = ret_at[0], (ret_at[0], ret_at[1] + 1)
         opener = "" if d.description is not None else " {"
         one_line = head + ", ".join(params) + returns + opener
         if (len(one_line) <= MAX_WIDTH and "\n" not in one_line
-                and not self._has_comments(_start(d.span), _start(ret_span))):
-            last = self.emit(0, one_line, _start(d.span), ret_span.end_line)
+                and not self._has_comments(_start(d.span), ret_at)):
+            last = self.emit(0, one_line, _start(d.span), ret_end_line)
         else:
             self.emit(0, head, _start(d.span), d.span.line, tight_after=True)
             for p, text in zip(d.params, params):
                 self.emit(1, text + ",", _start(p.span), p.span.end_line)
-            last = self.emit(0, returns + opener, _start(ret_span), ret_span.end_line,
-                             comment_indent=1, tight_before=True)
+            last = self.emit(0, returns + opener, ret_at, ret_end_line, comment_indent=1, tight_before=True)
         if d.description is not None:
-            at, end_line = self._string_after((ret_span.end_line, ret_span.end_column))
+            at, end_line = self._string_after(head_after)
             self.emit(1, _text(d.description, _Ctx(1)), at, end_line, tight_before=True)
             self.emit(0, "{", _start(d.body.span), d.body.span.line, tight_before=True, tight_after=True)
         else:
