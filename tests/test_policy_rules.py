@@ -95,6 +95,20 @@ def test_tasks_are_about_one_user_identified_first_and_the_oracle_is_kept(envs, 
     assert identified >= 3  # most write tasks act on someone's entities
 
 
+@pytest.mark.parametrize("spec", SPECS)
+def test_no_task_has_writes_that_change_nothing(envs, spec):
+    """A task whose writes all succeed but leave the state as it was (a 'new' address equal to the old one) is
+    passed by an agent that does nothing: the learning-signal run scored 2 of 8 such tau2 retail tasks as solved by
+    a model that made no tool call."""
+    env = _env(envs, spec)
+    sampler = TaskSampler(env, SampleConfig(min_writes=1, failure_rate=0.2), seed=3, spec=spec)
+    tasks = sampler.sample(20)
+    assert tasks
+    for task in tasks:
+        if any(c["ok"] and env.TOOLS[c["name"]].effect == "write" for c in task["gold_calls"]):
+            assert task["gold_diff"] and task["gold_state_hash"] != task["initial_state_hash"], task["task_id"]
+
+
 @pytest.fixture(scope="module")
 def retail(envs):
     env = _env(envs, RETAIL)

@@ -117,6 +117,11 @@ class TaskSampler:
         except NotAnchored as e:
             raise Rejected(e.reason) from None
         after = env.state()
+        diff = state_diff(before, after)
+        if not diff and any(c["ok"] and env.TOOLS[c["name"]].effect == "write" for c in calls):
+            # every write succeeded without changing anything (a "new" address equal to the old one): an agent that
+            # does nothing would reach the gold state and pass, so the task cannot tell a good agent from none
+            raise Rejected("write_changes_nothing")
         task = {
             "domain": self.domain,
             "spec": self.spec,
@@ -124,7 +129,7 @@ class TaskSampler:
             "initial_state_hash": initial_hash,
             "gold_calls": calls,
             "gold_state_hash": env.state_hash(),
-            "gold_diff": state_diff(before, after),
+            "gold_diff": diff,
             "user_facts": facts,
             "read_only": all(self.env.TOOLS[c["name"]].effect == "read" for c in calls),
             "writes": writes,
