@@ -23,20 +23,27 @@ def _mean_std(cell: dict[str, Any]) -> tuple[float, float]:
 
 
 def plot_scaling(scaling: dict[str, Any], title: str, path: Path) -> Path:
-    """scaling: {"ks": [...], "by_k": {K: {metric: spread}}} -> metric against K (log scale) on unseen domains."""
+    """scaling: {"ks": [...], "by_k": {K: {metric: spread}}} -> on unseen domains, the scores (left) and the held-out
+    assistant-token loss (right) against K (log scale): while the scores sit at 0 the loss still shows a trend."""
     plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig, (ax, lx) = plt.subplots(1, 2, figsize=(10, 4))
     ks = [int(k) for k in scaling["ks"]]
     for metric in METRICS:
         means, stds = zip(*(_mean_std(scaling["by_k"][str(k)][metric]) for k in ks)) if ks else ((), ())
         ax.errorbar(ks, means, yerr=stds, marker="o", capsize=3, label=metric)
-    ax.set_xscale("log", base=2)
-    ax.set_xticks(ks, [str(k) for k in ks])
-    ax.set_xlabel("training domains K (same number of conversations)")
     ax.set_ylabel("score on the fixed unseen domains")
     ax.set_ylim(-0.05, 1.05)
-    ax.set_title(title, fontsize=9)
     ax.legend(fontsize=8)
+    cells = [scaling["by_k"][str(k)] for k in ks]
+    if ks and all(c.get("loss") and c["loss"]["mean"] is not None for c in cells):
+        means, stds = zip(*(_mean_std(c["loss"]) for c in cells))
+        lx.errorbar(ks, means, yerr=stds, marker="o", capsize=3, color="black")
+    lx.set_ylabel("loss per assistant token, unseen")
+    for axis in (ax, lx):
+        axis.set_xscale("log", base=2)
+        axis.set_xticks(ks, [str(k) for k in ks])
+        axis.set_xlabel("training domains K (same number of conversations)")
+    fig.suptitle(title, fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
