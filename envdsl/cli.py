@@ -194,10 +194,7 @@ def replay_cmd(spec: str, tasks_dir: str | None, as_json: bool, full: bool, v1_t
 
     problems = RA.replay_problems(env, tasks)
     if problems:  # refuse rather than print a count that silently skipped what it could not run
-        for p in problems:
-            click.echo(f"envdsl replay: cannot replay {p}", err=True)
-        click.echo("envdsl replay: refused: nothing was compared", err=True)
-        sys.exit(EXIT_ERRORS)
+        _refuse("; ".join(f"cannot replay {p}" for p in problems) + "; nothing was compared")
     if RA.needs_two_actor_replay(env, tasks):
         both = RA.replay_two_actor(env, tasks, gold)
         click.echo(json.dumps(both.to_json(), sort_keys=True) if as_json else "\n".join(RA.report_lines(both)))

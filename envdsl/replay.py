@@ -89,17 +89,7 @@ def replay(env: Any, tasks: list[dict[str, Any]], gold: dict[str, Any], mode: st
         outputs = ref["tool_outputs"]
         for i, (action, expected) in enumerate(zip(actions, outputs)):
             result = env.call(action["name"], action.get("arguments") or {})
-            report.outputs_total += 1
-            label = f"{i}: {action['name']}"
-            if result.content == expected["output"] and (not result.ok) == bool(expected["error"]):
-                report.outputs_match += 1
-            elif result.content != expected["output"]:
-                at = _first_difference(expected["output"], result.content)
-                report.mismatches.append(Mismatch(task_id, "output", label, f"char {at}",
-                                                  _excerpt(expected["output"], at), _excerpt(result.content, at)))
-            else:
-                report.mismatches.append(Mismatch(task_id, "error_flag", label, "error",
-                                                  bool(expected["error"]), not result.ok))
+            compare_output(report, task_id, f"{i}: {action['name']}", expected, result)
         diff = _db_difference(env, ref) if mode == "fast" else _db_difference_full(env, ref)
         if diff is None:
             report.db_match += 1
@@ -108,6 +98,20 @@ def replay(env: Any, tasks: list[dict[str, Any]], gold: dict[str, Any], mode: st
     env.reset()
     report.seconds = time.perf_counter() - t0
     return report
+
+
+def compare_output(report: ReplayReport, task_id: str, label: str, expected: dict[str, Any], result: Any) -> None:
+    """Count one tool output against the reference's (text and error flag), recording where it first differs."""
+    report.outputs_total += 1
+    if result.content == expected["output"] and (not result.ok) == bool(expected["error"]):
+        report.outputs_match += 1
+    elif result.content != expected["output"]:
+        at = _first_difference(expected["output"], result.content)
+        report.mismatches.append(Mismatch(task_id, "output", label, f"char {at}",
+                                          _excerpt(expected["output"], at), _excerpt(result.content, at)))
+    else:
+        report.mismatches.append(Mismatch(task_id, "error_flag", label, "error", bool(expected["error"]),
+                                          not result.ok))
 
 
 def _db_difference(env: Any, ref: dict[str, Any]) -> tuple[str, Any, Any] | None:

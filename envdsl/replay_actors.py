@@ -25,7 +25,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from envdsl.replay import Mismatch, ReplayReport
+from envdsl.replay import Mismatch, ReplayReport, compare_output
 
 REQUESTORS = {"assistant": "agent", "user": "user"}
 
@@ -195,16 +195,9 @@ def replay_two_actor(env: Any, tasks: list[dict[str, Any]], gold: dict[str, Any]
         for i, action in enumerate(_criteria(task).get("actions") or []):
             actor = REQUESTORS[action.get("requestor") or "assistant"]
             result = env.call(action["name"], action.get("arguments") or {}, actor=actor)
-            if i >= len(outputs):
-                continue
-            expected = outputs[i]
-            report.outputs_total += 1
-            label = f"{i}: {action['name']}" + (" (user)" if actor == "user" else "")
-            if result.content == expected["output"] and (not result.ok) == bool(expected["error"]):
-                report.outputs_match += 1
-            else:
-                report.mismatches.append(Mismatch(task_id, "output", label, "output", expected["output"][:200],
-                                                  result.content[:200]))
+            if i < len(outputs):
+                label = f"{i}: {action['name']}" + (" (user)" if actor == "user" else "")
+                compare_output(report, task_id, label, outputs[i], result)
         actual = side_hash(env, "agent")
         if actual == ref.get("db_hash"):
             report.db_match += 1
