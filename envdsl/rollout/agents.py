@@ -10,7 +10,7 @@ import hashlib
 import json
 from typing import Any
 
-from envdsl.rollout.speech import action, declined, human, mentions, phrase, say, value_mentioned
+from envdsl.rollout.speech import action, declined, human, mentions, phrase, say, spoken_list, value_mentioned
 from envdsl.rollout.summary import closing
 
 
@@ -77,9 +77,9 @@ class OracleAgent:
 
     def _question(self, call: dict[str, Any], missing: list[dict[str, Any]]) -> str:
         if call.get("identifies"):
-            what = "your " + _and([human(f["param"]) for f in missing])
+            what = "your " + spoken_list([human(f["param"]) for f in missing])
             return f"I can help with that. First I need to confirm who you are: could you give me {what}?"
-        what = "the " + _and([human(f["param"]) for f in missing])
+        what = "the " + spoken_list([human(f["param"]) for f in missing])
         return f"To {action(self.tools[call['name']])}, could you tell me {what}?"
 
     def _facts_for(self, i: int) -> list[dict[str, Any]]:
@@ -172,10 +172,6 @@ class LLMAgent:
 
 def _text(content: str) -> dict[str, Any]:
     return {"role": "assistant", "content": content}
-
-
-def _and(items: list[str]) -> str:
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def _details(arguments: str) -> str:

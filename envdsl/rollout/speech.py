@@ -66,6 +66,11 @@ def declined(text: str) -> bool:
     return DECLINE.search(text) is not None and AFFIRM.search(text) is None
 
 
+def spoken_list(items: list[str]) -> str:
+    """Items as a person lists them: "a", "a and b", "a, b and c"."""
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
 def say(value: Any) -> str:
     """A value as the user states it: strings bare, a list of plain values as "a, b and c", everything else
     as JSON."""
@@ -74,11 +79,11 @@ def say(value: Any) -> str:
     if isinstance(value, list) and value and all(isinstance(x, (str, int, float)) and not isinstance(x, bool)
                                                  for x in value):
         items = [say(x) for x in value]
-        return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+        return spoken_list(items)
     if isinstance(value, list) and value and all(isinstance(x, dict) and x and all(
             isinstance(v, (str, int, float)) and not isinstance(v, bool) for v in x.values()) for x in value):
         items = [_record(x) for x in value]  # passengers: "Oscar Stafford (date of birth 1960-10-11)"
-        return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+        return spoken_list(items)
     return json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 

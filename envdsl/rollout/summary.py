@@ -13,7 +13,7 @@ import json
 import re
 from typing import Any
 
-from envdsl.rollout.speech import action, human, say
+from envdsl.rollout.speech import action, human, say, spoken_list
 
 _IRREGULAR = {"pay": "paid", "send": "sent", "set": "set", "put": "put", "make": "made", "get": "got",
               "find": "found", "give": "gave", "take": "taken", "issue": "issued", "move": "moved",
@@ -121,10 +121,6 @@ def _choose(text: str, args: dict[str, Any]) -> str:
     return re.sub(r"\bon or off\b", "on" if flags[0] else "off", text)
 
 
-def _and(items: list[str]) -> str:
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
-
-
 def found(result: str, tool: dict[str, Any]) -> str:
     """What a read found, as a sentence."""
     try:
@@ -137,7 +133,7 @@ def found(result: str, tool: dict[str, Any]) -> str:
             return "I looked, but nothing matches."
         names = [_name_of(v) for v in value[:3]]
         more = f", among {len(value)} in all" if len(value) > 3 else ""
-        return f"I found {len(value)}: {_and(names)}{more}." if len(value) > 1 else f"I found one: {names[0]}."
+        return f"I found {len(value)}: {spoken_list(names)}{more}." if len(value) > 1 else f"I found one: {names[0]}."
     if isinstance(value, dict) and value and all(isinstance(v, dict) for v in value.values()):
         return found(json.dumps(list(value.values())), tool)  # a map of records: its records
     if isinstance(value, dict):
@@ -145,7 +141,7 @@ def found(result: str, tool: dict[str, Any]) -> str:
         facts = [f"{human(k)} {_money(v) if _MONEY.search(k) else say(v)}" for k in _TELLING
                  if k in value and isinstance((v := value[k]), (str, int, float, bool)) and k not in ("name", "title")]
         if facts:
-            return f"For {name}: the {_and(facts[:3])}." if name else f"The {_and(facts[:3])}."
+            return f"For {name}: the {spoken_list(facts[:3])}." if name else f"The {spoken_list(facts[:3])}."
         return f"I found {name}." if name else "I found the record you asked about."
     return f"The answer is {say(value)}."
 
@@ -168,7 +164,7 @@ def closing(done: list[tuple[dict[str, Any], dict[str, Any]]], last_read: tuple[
     (tool IR, result) of the last successful read, said when nothing was written."""
     if done:
         clauses = [clause(tool, args, user_key) for tool, args in done]
-        text = f"All done: I've {_and(clauses)}."
+        text = f"All done: I've {spoken_list(clauses)}."
     elif last_read is not None:
         text = found(last_read[1], last_read[0])
     else:
