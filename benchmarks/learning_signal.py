@@ -62,6 +62,8 @@ from signal_design import (  # noqa: E402
     spread,
 )
 
+from envdsl.tasks.io import read_tasks, relative_specs  # noqa: E402
+
 CONFIGS = REPO / "configs" / "train"
 METRICS = ("loss", "call_ok", "name_ok", "args_ok", "pass^1")
 
@@ -197,17 +199,14 @@ def sample_tasks(work: Path, sources: list[list[Path]], n: int, seed: int) -> li
         if folders and not (path.is_file() and stamp.is_file() and json.loads(stamp.read_text()) == args):
             envdsl(*args)
             stamp.write_text(json.dumps(args), encoding="utf-8")
-        out.append(absolute_specs(read_jsonl(path), path.parent) if folders else [])
+        out.append(read_tasks(path) if folders else [])
     return out
 
 
-def absolute_specs(tasks: list[dict[str, Any]], folder: Path) -> list[dict[str, Any]]:
-    """`envdsl tasks` stores each spec relative to the tasks file's folder (portable task files); the tasks are
-    written again under rollouts/, where that relative path leads nowhere, so it becomes absolute here."""
-    for task in tasks:
-        if task.get("spec"):
-            task["spec"] = str((folder / task["spec"]).resolve())
-    return tasks
+def write_tasks(path: Path, tasks: list[dict[str, Any]]) -> Path:
+    """Tasks written to another file than the one they were sampled into: specs relative to the new file's folder
+    (envdsl's portable task files), so every stage finds them, whatever its working folder."""
+    return write_jsonl(path, relative_specs(tasks, path))
 
 
 def oracle_rows(tasks: list[dict[str, Any]], out: Path) -> list[dict[str, Any]]:
@@ -216,7 +215,7 @@ def oracle_rows(tasks: list[dict[str, Any]], out: Path) -> list[dict[str, Any]]:
         return []
     # the input lies beside the run folder: `envdsl rollout` writes only into an empty folder or one of its own runs
     shutil.rmtree(out, ignore_errors=True)
-    envdsl("rollout", str(write_jsonl(out.with_name(out.name + "-tasks.jsonl"), tasks)), "-o", str(out),
+    envdsl("rollout", str(write_tasks(out.with_name(out.name + "-tasks.jsonl"), tasks)), "-o", str(out),
            "--agent", "oracle")
     return [row for shard in sorted((out / "dataset").glob("shard-*.jsonl")) for row in read_jsonl(shard)]
 
@@ -385,7 +384,7 @@ def main() -> None:
     groups = {}
     for g, ts in group_tasks.items():
         ids = {t["task_id"] for t in ts}
-        groups[g] = ([r for r in heldout_rows if r["task_id"] in ids], write_jsonl(work / f"heldout-{g}.jsonl", ts))
+        groups[g] = ([r for r in heldout_rows if r["task_id"] in ids], write_tasks(work / f"heldout-{g}.jsonl", ts))
     timings["data_s"] = round(time.perf_counter() - t0, 1)
     print(f"domains: {len(split.seen)} seen, vertical {split.vertical}, {len(split.unseen)} unseen "
           f"({', '.join(split.unseen)}); training conversations: {sum(len(r) for r in train_rows.values())}; "

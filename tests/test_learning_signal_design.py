@@ -4,6 +4,7 @@ targets) and its plots; the training itself is exercised by the script's --quick
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import pytest
 from testkit import REPO
@@ -115,16 +116,25 @@ def test_synth_domains_are_drawn_from_the_accepted_folders(tmp_path):
         synth_domain_folders([tmp_path / "out" / "accepted" / "not_a_domain"], 0, seed=0)
 
 
-def test_task_specs_become_absolute_so_tasks_written_elsewhere_still_find_them(tmp_path):
-    """The benchmark writes sampled tasks again under rollouts/: a spec path relative to the tasks file's folder
-    (as `envdsl tasks` stores it) must not be left relative there."""
-    from learning_signal import absolute_specs
+def test_tasks_written_to_another_folder_still_find_their_specs(tmp_path, monkeypatch):
+    """The benchmark writes sampled tasks again under rollouts/ and as held-out files: a spec path relative to the
+    sampled file's folder (as `envdsl tasks` stores it) must still lead to the spec from the new file."""
+    import json
+
+    from learning_signal import write_tasks
+
+    from envdsl.tasks.io import read_tasks
 
     spec = tmp_path / "synth" / "accepted" / "d1" / "d1.env"
     spec.parent.mkdir(parents=True)
     spec.write_text("domain d1\n")
     work = tmp_path / "work"
     work.mkdir()
-    tasks = absolute_specs([{"spec": "../synth/accepted/d1/d1.env"}, {"spec": None}, {}], work)
-    assert tasks[0]["spec"] == str(spec.resolve())
-    assert tasks[1]["spec"] is None and "spec" not in tasks[2]
+    task = {"task_id": "d1-1", "domain": "d1", "goal": "g", "gold_calls": [], "user_facts": [],
+            "spec": "../synth/accepted/d1/d1.env"}
+    (work / "tasks-1.jsonl").write_text(json.dumps(task) + "\n")
+    monkeypatch.chdir(tmp_path / "synth")  # the benchmark's own folder is not the tasks' folder
+    rewritten = write_tasks(work / "rollouts" / "train-tasks.jsonl", read_tasks(work / "tasks-1.jsonl"))
+    monkeypatch.chdir(tmp_path)
+    again = read_tasks(rewritten)
+    assert again[0]["spec"] is not None and Path(again[0]["spec"]).resolve() == spec.resolve()
