@@ -35,6 +35,7 @@ import json
 import math
 import os
 import random
+import re
 import shutil
 import subprocess
 import sys
@@ -56,16 +57,22 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 from bench_common import DEFAULT_RESULTS, print_table, write_results  # noqa: E402
 from signal_design import (  # noqa: E402
     check_targets,
+    conversation_needs,
+    do_nothing_passes,
+    main_domains,
     round_robin,
     scaling_subsets,
     split_domains,
     spread,
+    with_margin,
 )
 
 from envdsl.tasks.io import read_tasks, relative_specs  # noqa: E402
 
 CONFIGS = REPO / "configs" / "train"
 METRICS = ("loss", "call_ok", "name_ok", "args_ok", "pass^1")
+# mixed: the model of the targets; two_phase: general then vertical (with general_only); scaling: the K arms
+ARMS = ("mixed", "two_phase", "scaling")
 
 
 @dataclass
@@ -75,12 +82,14 @@ class Sizes:
     seeds: list[int]
     ks: list[int]  # domains per arm of the scaling curve
     budget: int  # training conversations per arm of the scaling curve
-    main_budget: int  # general training conversations of the mixed and two-phase arms (spread over seen domains)
+    main_budget: int  # general training conversations of the mixed and two-phase arms (spread over main domains)
+    main_synth: int  # synthesised seen domains in the main arms' training set (every hand-written seen one is in it)
+    main_epochs: int  # epochs of the mixed and two-phase arms (their target: pass^1 on held-out tasks of seen domains)
     unseen_synth: int  # synthesised domains held out of training (besides the named hand-written ones)
     heldout_per_domain: int  # held-out tasks per seen domain
     vertical_heldout: int  # held-out tasks of the vertical domain (the two-phase comparison is scored on them)
     eval_tasks: int  # most held-out tasks per group (spread over its domains)
-    epochs: int
+    epochs: int  # epochs of the scaling arms
     max_new_tokens: int
     max_turns: int
     tasks_per_domain: int = 0  # 0: enough for the smallest K to fill the budget, plus the held-out ones
@@ -88,17 +97,32 @@ class Sizes:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-# Not yet run: about 4,000 training passes over 1-2K-token conversations (3 seeds x (4 scaling arms x 256 + 2 x
-# ~150)); at the ~1.5 conversations/s the 4.2M model may reach on 2 idle cores that is ~45 minutes of training.
+# About 45-60 minutes on 2 cores: per seed ~900 training passes for the mixed and two-phase arms and 1,024 for the
+# scaling arms, at ~0.45 s per 1-2K-token conversation (bf16, one conversation per step), plus scoring.
 FULL = Sizes(config=str(CONFIGS / "small_cpu.yaml"), config_overrides=[], seeds=[0, 1, 2], ks=[4, 16, 64, 256],
-             budget=256, main_budget=128, unseen_synth=16, heldout_per_domain=1, vertical_heldout=8, eval_tasks=24,
-             epochs=1, max_new_tokens=64, max_turns=8, synth_domains=288)
+             budget=256, main_budget=192, main_synth=10, main_epochs=2, unseen_synth=16, heldout_per_domain=1,
+             vertical_heldout=8, eval_tasks=16, epochs=1, max_new_tokens=80, max_turns=14, synth_domains=300)
 # The tiny config (~100K parameters) with the compact prompt: checks that the script runs; figures mean little.
 QUICK = Sizes(config=str(CONFIGS / "tiny_cpu.yaml"),
               config_overrides=["model.prompt_style=compact", "model.tiny.vocab_size=1024",
                                 "model.tiny.max_position_embeddings=4096", "data.max_length=3072"],
-              seeds=[0, 1, 2], ks=[2, 4], budget=8, main_budget=10, unseen_synth=1, heldout_per_domain=1,
-              vertical_heldout=1, eval_tasks=3, epochs=1, max_new_tokens=16, max_turns=2)
+              seeds=[0, 1, 2], ks=[2, 4], budget=8, main_budget=10, main_synth=2, main_epochs=1, unseen_synth=1,
+              heldout_per_domain=1, vertical_heldout=1, eval_tasks=3, epochs=1, max_new_tokens=16, max_turns=2,
+              synth_domains=8)
+
+
+def arm_list(text: str) -> list[str]:
+    arms = [a.strip() for a in text.split(",") if a.strip()]
+    unknown = sorted(set(arms) - set(ARMS))
+    if unknown or not arms:
+        raise argparse.ArgumentTypeError(f"expected some of {', '.join(ARMS)}, got {text!r}")
+    return [a for a in ARMS if a in arms]
+
+
+def tag_name(text: str) -> str:
+    if not re.fullmatch(r"[a-z0-9_]{0,32}", text):
+        raise argparse.ArgumentTypeError(f"a tag is up to 32 of a-z, 0-9 and _, got {text!r}")
+    return text
 
 
 def int_list(text: str) -> list[int]:
@@ -116,15 +140,22 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--specs", type=Path, default=REPO / "specs", help="hand-written spec folder")
     ap.add_argument("--synth", type=Path, action="append", default=[],
                     help="`envdsl synth` output folder (its accepted/ domains are used); repeatable")
-    ap.add_argument("--unseen", default="projects,tau2_airline", help="hand-written domains held out of training")
+    ap.add_argument("--unseen", default="projects,tau2_airline,taubench_v1_airline",
+                    help="hand-written domains held out of training (taubench_v1_airline is a near copy of "
+                         "tau2_airline, so the two go together)")
     ap.add_argument("--vertical", default="tau2_retail", help="the phase-2 domain")
     ap.add_argument("--data-seed", type=int, default=0, help="task sampling and the unseen synthesised domains")
     ap.add_argument("--seeds", type=int_list, default=None, help="training seeds, e.g. 0,1,2")
     ap.add_argument("--ks", type=int_list, default=None, help="domain counts of the scaling curve, e.g. 4,16,64,256")
-    for name in ("budget", "main_budget", "unseen_synth", "heldout_per_domain", "vertical_heldout", "eval_tasks",
+    for name in ("budget", "main_budget", "main_synth", "main_epochs", "unseen_synth", "heldout_per_domain",
+                 "vertical_heldout", "eval_tasks",
                  "epochs", "max_new_tokens", "max_turns", "tasks_per_domain", "synth_domains"):
         ap.add_argument(f"--{name.replace('_', '-')}", type=int, default=None,
                         help=f"default {getattr(FULL, name)} ({getattr(QUICK, name)} with --quick)")
+    ap.add_argument("--arms", type=arm_list, default=list(ARMS),
+                    help=f"which comparisons to train, comma-separated (default: all of {','.join(ARMS)})")
+    ap.add_argument("--tag", default="", type=tag_name,
+                    help="results go to learning_signal_TAG.json and learning_signal_TAG_*.png (default: no tag)")
     ap.add_argument("--config", default=None, help=f"run config (default {FULL.config}; tiny_cpu with --quick)")
     return ap.parse_args()
 
@@ -223,13 +254,13 @@ def oracle_rows(tasks: list[dict[str, Any]], out: Path) -> list[dict[str, Any]]:
 # ---- training
 
 
-def load_run_config(sizes: Sizes, seed: int, out: Path, data_dir: Path, vertical: str) -> Any:
+def load_run_config(sizes: Sizes, seed: int, out: Path, data_dir: Path, vertical: str, epochs: int = 1) -> Any:
     from train.config import load_config
 
     return load_config(sizes.config, [*sizes.config_overrides, f"seed={seed}", f"output_dir={out}",
                                       f"data.train_dir={data_dir}", f"data.vertical_domains=[{vertical}]",
-                                      f"training.num_train_epochs={sizes.epochs}",
-                                      f"phase2.num_train_epochs={sizes.epochs}", "training.disable_tqdm=true"])
+                                      f"training.num_train_epochs={epochs}",
+                                      f"phase2.num_train_epochs={epochs}", "training.disable_tqdm=true"])
 
 
 def build_base(sizes: Sizes, seed: int, out: Path, rows: list[dict[str, Any]], vertical: str) -> str:
@@ -242,14 +273,14 @@ def build_base(sizes: Sizes, seed: int, out: Path, rows: list[dict[str, Any]], v
 
 
 def train_arm(sizes: Sizes, seed: int, out: Path, rows: list[dict[str, Any]], vertical: str, phase: int,
-              start_from: str) -> dict[str, Any]:
+              start_from: str, epochs: int) -> dict[str, Any]:
     """One training phase on `rows` from the checkpoint `start_from`; its summary (final/ under out/)."""
     from train.data import load_trajectories
     from train.phases import PhaseStart, distributed_state, train_phase
 
     data_dir = out / f"data{phase}"
     write_jsonl(data_dir / "shard-00000.jsonl", rows)
-    config = load_run_config(sizes, seed, out, data_dir, vertical)
+    config = load_run_config(sizes, seed, out, data_dir, vertical, epochs)
     counts = {d: len(r) for d, r in sorted(by_domain(rows).items())}
     dataset = load_trajectories(data_dir).select_columns(["messages", "tools"])
     summary = train_phase(config, phase, dataset, PhaseStart(model_path=start_from, tokenizer_path=start_from,
@@ -262,14 +293,15 @@ def train_arm(sizes: Sizes, seed: int, out: Path, rows: list[dict[str, Any]], ve
 
 
 def run_seed(seed: int, sizes: Sizes, work: Path, train_rows: dict[str, list[dict[str, Any]]], split: Any,
-             groups: dict[str, tuple[list[dict[str, Any]], Path]]) -> dict[str, Any]:
+             main: list[str], groups: dict[str, tuple[list[dict[str, Any]], Path]], arms: list[str]) -> dict[str, Any]:
     from signal_score import score_groups
 
+    main = sorted(set(main) & set(train_rows))
     out = work / f"seed{seed}"
     vertical = split.vertical
     every = [row for d in sorted(train_rows) for row in train_rows[d]]
     base = build_base(sizes, seed, out / "base_build", every, vertical)
-    general = round_robin(train_rows, split.seen, sizes.main_budget)
+    general = round_robin(train_rows, main, sizes.main_budget)
     vertical_rows = train_rows.get(vertical, [])
     training: dict[str, Any] = {}
     scores: dict[str, Any] = {}
@@ -278,19 +310,23 @@ def run_seed(seed: int, sizes: Sizes, work: Path, train_rows: dict[str, list[dic
         scores[arm] = score_groups(checkpoint, {g: groups[g] for g in names}, out / "eval" / arm,
                                    sizes.max_new_tokens, sizes.max_turns)
 
-    training["mixed"] = train_arm(sizes, seed, out / "mixed", general + vertical_rows, vertical, 1, base)
-    score("mixed", training["mixed"]["final_checkpoint"], ("seen", "vertical", "unseen"))
-    training["general_only"] = train_arm(sizes, seed, out / "two_phase", general, vertical, 1, base)
-    score("general_only", training["general_only"]["final_checkpoint"], ("vertical",))
-    training["two_phase"] = train_arm(sizes, seed, out / "two_phase", vertical_rows, vertical, 2,
-                                      training["general_only"]["final_checkpoint"])
-    score("two_phase", training["two_phase"]["final_checkpoint"], ("vertical",))
+    epochs = sizes.main_epochs
+    if "mixed" in arms:
+        training["mixed"] = train_arm(sizes, seed, out / "mixed", general + vertical_rows, vertical, 1, base, epochs)
+        score("mixed", training["mixed"]["final_checkpoint"], ("seen", "vertical", "unseen"))
+    if "two_phase" in arms:
+        training["general_only"] = train_arm(sizes, seed, out / "two_phase", general, vertical, 1, base, epochs)
+        score("general_only", training["general_only"]["final_checkpoint"], ("vertical",))
+        training["two_phase"] = train_arm(sizes, seed, out / "two_phase", vertical_rows, vertical, 2,
+                                          training["general_only"]["final_checkpoint"], epochs)
+        score("two_phase", training["two_phase"]["final_checkpoint"], ("vertical",))
 
-    subsets = scaling_subsets(split.seen, sizes.ks, seed)
+    subsets = scaling_subsets(split.seen, sizes.ks, seed) if "scaling" in arms else {}
     for k, domains in subsets.items():
         arm = f"scale_{k}"
         rows = round_robin(train_rows, domains, sizes.budget)
-        training[arm] = {**train_arm(sizes, seed, out / arm, rows, vertical, 1, base), "domains": domains}
+        training[arm] = {**train_arm(sizes, seed, out / arm, rows, vertical, 1, base, sizes.epochs),
+                         "domains": domains}
         score(arm, training[arm]["final_checkpoint"], ("unseen",))
     return {"training": training, "scores": scores}
 
@@ -310,39 +346,53 @@ def aggregate(per_seed: dict[int, dict[str, Any]]) -> dict[str, dict[str, dict[s
     return arms
 
 
+def within_turns(rows: list[dict[str, Any]], tasks: int, max_turns: int) -> float | None:
+    """Share of `tasks` whose oracle conversation (among `rows`) has at most `max_turns` assistant messages."""
+    short = sum(sum(m["role"] == "assistant" for m in row["messages"]) <= max_turns for row in rows)
+    return round(short / tasks, 4) if tasks else None
+
+
 def fmt(cell: dict[str, Any]) -> str:
     return "-" if cell["mean"] is None else f"{cell['mean']:.3f}±{cell['std']:.3f}"
 
 
-def report(summary: dict[str, Any], sizes: Sizes, split: Any, results: Path) -> list[Path]:
+def report(summary: dict[str, Any], sizes: Sizes, split: Any, results: Path, stem: str) -> list[Path]:
     from signal_plots import plot_bars, plot_scaling
 
     arms = summary["arms"]
     n = len(sizes.seeds)
-    print_table(f"\nmixed model (all seen domains, one phase), mean±std over {n} seeds",
-                ["group", *METRICS], [[g, *(fmt(arms["mixed"][g][m]) for m in METRICS)] for g in arms["mixed"]])
-    print_table(f"\n{split.vertical}: two-phase vs one mixed phase (same conversations and epochs)",
-                ["arm", *METRICS], [[a, *(fmt(arms[a]["vertical"][m]) for m in METRICS)]
-                                    for a in ("two_phase", "mixed", "general_only")])
+    floor = summary["do_nothing_pass1"]
+    title = f"{'quick run, ' if summary['quick'] else ''}mean ± std over seeds {sizes.seeds}"
+    plots = []
+    results.mkdir(parents=True, exist_ok=True)
+    if "mixed" in arms:
+        print_table(f"\nmixed model ({len(summary['domains']['main'])} seen domains and {split.vertical}, one phase), "
+                    f"mean±std over {n} seeds; do_nothing: pass^1 of an agent that never calls a tool; "
+                    f"oracle: share of the tasks the oracle finished within {sizes.max_turns} turns",
+                    ["group", *METRICS, "do_nothing", "oracle"],
+                    [[g, *(fmt(arms["mixed"][g][m]) for m in METRICS), floor.get(g),
+                      summary["oracle_within_max_turns"].get(g)] for g in arms["mixed"]])
+        plots.append(plot_bars({g: arms["mixed"][g] for g in arms["mixed"]}, f"mixed model by held-out group ({title})",
+                               results / f"{stem}_groups.png"))
+    if "two_phase" in arms:
+        compared = [a for a in ("two_phase", "mixed", "general_only") if a in arms]
+        print_table(f"\n{split.vertical}: two-phase vs one mixed phase (same conversations and epochs)",
+                    ["arm", *METRICS], [[a, *(fmt(arms[a]["vertical"][m]) for m in METRICS)] for a in compared])
+        plots.append(plot_bars({a: arms[a]["vertical"] for a in compared},
+                               f"{split.vertical}: two-phase vs one mixed phase ({title})",
+                               results / f"{stem}_phases.png"))
     ks = summary["scaling"]["ks"]
-    print_table(f"\nenvironment scaling: {sizes.budget} conversations over K domains, scored on {len(split.unseen)} "
-                "unseen domains", ["K", *METRICS],
-                [[k, *(fmt(arms[f"scale_{k}"]["unseen"][m]) for m in METRICS)] for k in ks])
+    if ks:
+        print_table(f"\nenvironment scaling: {sizes.budget} conversations over K domains, scored on "
+                    f"{len(split.unseen)} unseen domains", ["K", *METRICS],
+                    [[k, *(fmt(arms[f"scale_{k}"]["unseen"][m]) for m in METRICS)] for k in ks])
+        plots.append(plot_scaling({"ks": ks, "by_k": {str(k): arms[f"scale_{k}"]["unseen"] for k in ks}},
+                                  f"unseen domains vs training domains K ({title})", results / f"{stem}_scaling.png"))
     if summary["scaling"]["skipped_ks"]:
         print(f"skipped K (more than the {len(split.seen)} seen domains): {summary['scaling']['skipped_ks']}")
     for name, target in summary["targets"].items():
         print(f"target {name} {target['target']}: {target['verdict']} (mean {target['mean']})")
-
-    results.mkdir(parents=True, exist_ok=True)
-    title = f"{'quick run, ' if summary['quick'] else ''}mean ± std over seeds {sizes.seeds}"
-    return [
-        plot_scaling({"ks": ks, "by_k": {str(k): arms[f"scale_{k}"]["unseen"] for k in ks}},
-                     f"unseen domains vs training domains K ({title})", results / "learning_signal_scaling.png"),
-        plot_bars({a: arms[a]["vertical"] for a in ("two_phase", "mixed", "general_only")},
-                  f"{split.vertical}: two-phase vs one mixed phase ({title})", results / "learning_signal_phases.png"),
-        plot_bars({g: arms["mixed"][g] for g in arms["mixed"]}, f"mixed model by held-out group ({title})",
-                  results / "learning_signal_groups.png"),
-    ]
+    return plots
 
 
 def main() -> None:
@@ -368,11 +418,15 @@ def main() -> None:
     except ValueError as e:
         sys.exit(str(e))
     tasks = by_domain([t for ts in tasks_per_source for t in ts])
+    main_pool = main_domains(split, hand, sizes.main_synth, args.data_seed)
+    needs = conversation_needs(main_pool, sizes.main_budget,
+                               [scaling_subsets(split.seen, sizes.ks, seed) for seed in sizes.seeds], sizes.budget)
 
     train_tasks, heldout = [], {"seen": {}, "vertical": {}, "unseen": {}}
     for domain in split.seen:
-        heldout["seen"][domain] = tasks[domain][-sizes.heldout_per_domain:]
-        train_tasks += tasks[domain][:-sizes.heldout_per_domain]
+        if domain in main_pool:
+            heldout["seen"][domain] = tasks[domain][-sizes.heldout_per_domain:]
+        train_tasks += tasks[domain][:-sizes.heldout_per_domain][:with_margin(needs.get(domain, 0))]
     heldout["vertical"][split.vertical] = tasks[split.vertical][-sizes.vertical_heldout:]
     train_tasks += tasks[split.vertical][:-sizes.vertical_heldout]
     for domain in split.unseen:
@@ -393,34 +447,45 @@ def main() -> None:
     per_seed = {}
     for seed in sizes.seeds:
         began = time.perf_counter()
-        per_seed[seed] = run_seed(seed, sizes, work, train_rows, split, groups)
+        per_seed[seed] = run_seed(seed, sizes, work, train_rows, split, main_pool, groups, args.arms)
         timings[f"seed{seed}_s"] = round(time.perf_counter() - began, 1)
         print(f"seed {seed} done in {timings[f'seed{seed}_s']} s", flush=True)
     timings["total_s"] = round(time.perf_counter() - t0, 1)
 
     arms = aggregate(per_seed)
     ks = [k for k in sizes.ks if f"scale_{k}" in arms]
-    steps = {s: {a: per_seed[s]["training"][a]["steps"] for a in ("mixed", "general_only", "two_phase")}
-             for s in per_seed}
+    steps = {s: {a: per_seed[s]["training"][a]["steps"] for a in ("mixed", "general_only", "two_phase")
+                 if a in per_seed[s]["training"]} for s in per_seed}
+    stem = "learning_signal" + (f"_{args.tag}" if args.tag else "")
     summary = {
         "quick": args.quick, "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]), "sizes": asdict(sizes),
         "data_seed": args.data_seed, "omp_num_threads": os.environ["OMP_NUM_THREADS"],
         "sources": {"specs": str(args.specs.resolve()), "synth": [str(p) for p in args.synth],
                     "synth_domains_drawn": len(synth_folders)},
-        "domains": {"seen": split.seen, "vertical": split.vertical, "unseen": split.unseen},
+        "domains": {"seen": split.seen, "main": main_pool, "vertical": split.vertical, "unseen": split.unseen},
         "heldout_tasks": {g: len(ts) for g, ts in group_tasks.items()},
+        # share of each group's held-out tasks that an agent never calling a tool would pass (pass^1's floor)
+        "do_nothing_pass1": {g: round(sum(map(do_nothing_passes, ts)) / len(ts), 4) if ts else None
+                             for g, ts in group_tasks.items()},
+        # share of each group's held-out tasks whose oracle conversation took at most --max-turns agent turns
+        # (pass^1's ceiling: a model given fewer turns than the task needs cannot pass it)
+        "oracle_within_max_turns": {g: within_turns(rows, len(group_tasks[g]), sizes.max_turns)
+                                    for g, (rows, _) in groups.items()},
         "heldout_conversations": {g: len(rows) for g, (rows, _) in groups.items()},
         "training_conversations": {d: len(r) for d, r in sorted(train_rows.items())},
         "steps": steps,  # mixed vs general_only + two_phase: the same conversations, the same steps up to rounding
-        "scaling": {"ks": ks, "skipped_ks": [k for k in sizes.ks if k not in ks], "budget": sizes.budget},
+        "arms_run": args.arms,
+        "scaling": {"ks": ks, "skipped_ks": [k for k in sizes.ks if k not in ks and "scaling" in args.arms],
+                    "budget": sizes.budget},
         "arms": arms,
-        "targets": check_targets(arms["mixed"]["seen"]["pass^1"], arms["mixed"]["unseen"]["pass^1"]),
+        "targets": check_targets(arms["mixed"]["seen"]["pass^1"], arms["mixed"]["unseen"]["pass^1"])
+        if "mixed" in arms else {},
         "per_seed": per_seed, "timings": timings,
     }
-    plots = report(summary, sizes, split, args.results)
+    plots = report(summary, sizes, split, args.results, stem)
     summary["plots"] = [p.name for p in plots]
     print("timings:", timings)
-    write_results(args.results, "learning_signal", summary)
+    write_results(args.results, stem, summary)
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ seeds, and the targets. Kept apart so that tests can check the design without tr
 
 from __future__ import annotations
 
+import math
 import random
 import statistics
 from collections.abc import Iterable
@@ -40,6 +41,51 @@ def split_domains(hand: list[str], synth: list[str], vertical: str, unseen_hand:
     if not seen:
         raise ValueError("no seen domain is left for training")
     return DomainSplit(seen=seen, unseen=unseen, vertical=vertical)
+
+
+def main_domains(split: DomainSplit, hand: list[str], synth_count: int, seed: int) -> list[str]:
+    """The seen domains the mixed and two-phase arms train on: every hand-written seen domain plus `synth_count`
+    synthesised ones drawn with `seed` (the data seed: one set for every training seed). Kept small so that each
+    gets enough conversations to be learnt; the held-out "seen" group is drawn from these domains only, so that
+    "seen" means trained on, not one conversation among hundreds of domains."""
+    seen_hand = [d for d in split.seen if d in set(hand)]
+    seen_synth = sorted(set(split.seen) - set(seen_hand))
+    drawn = random.Random(seed).sample(seen_synth, min(synth_count, len(seen_synth)))
+    return sorted(seen_hand + drawn)
+
+
+def conversation_needs(main: list[str], main_budget: int, subsets: Iterable[dict[int, list[str]]],
+                       budget: int) -> dict[str, int]:
+    """domain -> the most training conversations any arm takes from it (round-robin shares, rounded up): only these
+    tasks are rolled out, not every sampled one (the oracle rollouts were most of the data time)."""
+    needs: dict[str, int] = {}
+
+    def need(domains: list[str], total: int) -> None:
+        share = math.ceil(total / len(domains)) if domains else 0
+        for d in domains:
+            needs[d] = max(needs.get(d, 0), share)
+
+    need(main, main_budget)
+    for by_k in subsets:
+        for domains in by_k.values():
+            need(domains, budget)
+    return needs
+
+
+def with_margin(need: int) -> int:
+    """Tasks to roll out for `need` conversations: the filters reject a few oracle conversations (about 8% in the
+    first full run), and a domain that runs short would give its share to the others."""
+    return math.ceil(need * 1.25) + 2 if need else 0
+
+
+def do_nothing_passes(task: dict[str, Any]) -> bool:
+    """Whether an agent that never calls a tool passes `task` under pass^1's rules (envdsl.rollout.filters.judge):
+    the gold state is the initial one, a read-only task needs no successful gold call, no assertion to hold. The
+    benchmark reports this share next to pass^1, so that a model passing only such tasks is not mistaken for one
+    that learnt something."""
+    if task.get("gold_state_hash") != task.get("initial_state_hash") or task.get("assertions"):
+        return False
+    return not (task.get("read_only") and any(c.get("ok") for c in task.get("gold_calls") or []))
 
 
 def scaling_subsets(seen: list[str], ks: Iterable[int], seed: int) -> dict[int, list[str]]:

@@ -11,7 +11,17 @@ from testkit import REPO
 
 sys.path.insert(0, str(REPO / "benchmarks"))
 
-from signal_design import check_targets, round_robin, scaling_subsets, split_domains, spread  # noqa: E402
+from signal_design import (  # noqa: E402
+    check_targets,
+    conversation_needs,
+    do_nothing_passes,
+    main_domains,
+    round_robin,
+    scaling_subsets,
+    split_domains,
+    spread,
+    with_margin,
+)
 
 HAND = ["bank", "clinic", "food", "library", "projects", "smarthome", "tau2_airline", "tau2_retail"]
 SYNTH = [f"d{i:05d}_api" for i in range(40)]
@@ -46,6 +56,36 @@ def test_scaling_subsets_are_nested_seeded_and_skip_oversized_k():
     assert set(subsets[4]) <= set(subsets[16]) <= set(seen)
     assert scaling_subsets(seen, [4], seed=3) == {4: subsets[4]}
     assert scaling_subsets(seen, [4], seed=4)[4] != subsets[4]
+
+
+def test_main_domains_are_every_hand_written_seen_one_plus_a_fixed_draw_of_synthesised_ones():
+    split = split_domains(HAND, SYNTH, "tau2_retail", ["projects", "tau2_airline"], 5, seed=0)
+    main = main_domains(split, HAND, 6, seed=0)
+    assert {"bank", "clinic", "food", "library", "smarthome"} <= set(main) and len(main) == 11
+    assert not set(main) & ({"tau2_retail", "projects", "tau2_airline"} | set(split.unseen))
+    assert set(main) <= set(split.seen)
+    assert main_domains(split, HAND, 6, seed=0) == main and main_domains(split, HAND, 6, seed=1) != main
+    assert len(main_domains(split, HAND, 1000, seed=0)) == len(split.seen)
+
+
+def test_only_the_conversations_some_arm_takes_are_rolled_out():
+    main = ["a", "b"]
+    subsets = [{1: ["c"], 3: ["a", "c", "d"]}, {1: ["d"], 3: ["b", "d", "e"]}]
+    needs = conversation_needs(main, 10, subsets, 9)
+    # main: 5 each; K=1 takes all 9 from its domain; K=3 takes 3 from each
+    assert needs == {"a": 5, "b": 5, "c": 9, "d": 9, "e": 3}
+    assert conversation_needs(main, 11, [], 9) == {"a": 6, "b": 6}
+    assert with_margin(0) == 0 and with_margin(1) == 4 and with_margin(8) == 12
+
+
+def test_do_nothing_baseline_follows_pass1_rules():
+    base = {"initial_state_hash": "h0", "gold_state_hash": "h0", "read_only": False, "gold_calls": []}
+    assert do_nothing_passes(base)
+    assert not do_nothing_passes({**base, "gold_state_hash": "h1"})  # a write the agent must make
+    lookup = {**base, "read_only": True, "gold_calls": [{"name": "get", "arguments": "{}", "ok": True}]}
+    assert not do_nothing_passes(lookup)  # read-only tasks need their gold calls
+    assert do_nothing_passes({**lookup, "gold_calls": [{"name": "get", "arguments": "{}", "ok": False}]})
+    assert not do_nothing_passes({**base, "assertions": [{"name": "line_works", "arguments": {}, "expect": True}]})
 
 
 def test_round_robin_spreads_a_budget_evenly_and_gives_up_exhausted_shares():
@@ -88,6 +128,8 @@ def test_plots_are_written_as_png(tmp_path):
     (["--synth", "no/such/folder"], "--synth no/such/folder: no such folder"),
     (["--ks", "4,x"], "expected comma-separated integers"),
     (["--budget", "8", "--ks", "4,16"], "--budget 8 is below the largest K (16)"),
+    (["--arms", "mixed,rl"], "expected some of mixed, two_phase, scaling"),
+    (["--tag", "../x"], "a tag is up to 32 of a-z, 0-9 and _"),
 ])
 def test_learning_signal_rejects_bad_arguments_without_a_traceback(args, message, tmp_path):
     import subprocess

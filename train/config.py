@@ -45,6 +45,10 @@ class DataSettings:
     vertical_domains: list[str] = field(default_factory=list)
     max_length: int = 2048
     packing: bool = False
+    # Which tokens the loss counts: "assistant" (fine-tuning: only the agent's replies and calls) or "all" (every
+    # token of the conversation, as in pretraining: a model trained from scratch also learns from the user's and the
+    # tools' text, where the values the agent must copy into its calls appear first).
+    loss_on: str = "assistant"
 
 
 @dataclass
@@ -75,18 +79,19 @@ class RunConfig:
 
 
 PROMPT_STYLES = ("full", "compact")
+LOSS_ON = ("assistant", "all")
 _SECTIONS = {"model": ModelSettings, "data": DataSettings, "lora": LoraSettings}
 _FREE_FORM_SECTIONS = ("training", "phase1", "phase2")
 _TOP_LEVEL_KEYS = {"output_dir", "seed", *_SECTIONS, *_FREE_FORM_SECTIONS}
 # SFTConfig arguments that this package sets itself; letting the user set them would break an invariant
-# (assistant-only loss, per-phase output layout) or duplicate a key that lives in another section.
+# (the loss mask, per-phase output layout) or duplicate a key that lives in another section.
 RESERVED_TRAINING_KEYS = {
     "output_dir": "output_dir (top level)",
     "seed": "seed (top level)",
     "max_length": "data.max_length",
     "packing": "data.packing",
-    "assistant_only_loss": "nothing: assistant-only loss is always on",
-    "completion_only_loss": "nothing: assistant-only loss is always on",
+    "assistant_only_loss": "data.loss_on",
+    "completion_only_loss": "data.loss_on",
     "model_init_kwargs": "the model section",
     "chat_template_path": "model.chat_template_path",
 }
@@ -177,6 +182,7 @@ def validate(raw: dict[str, Any]) -> RunConfig:
         "(both choose the chat template)",
     )
     _expect(model.dtype in {"auto", "bfloat16", "float16", "float32"}, f"model.dtype {model.dtype!r} is not one of auto, bfloat16, float16, float32")
+    _expect(data.loss_on in LOSS_ON, f"data.loss_on {data.loss_on!r} is not one of {', '.join(LOSS_ON)}")
     _expect(bool(data.train_dir), "missing config key 'data.train_dir' (directory of trajectory JSONL shards)")
     if isinstance(data.vertical_domains, str):
         data.vertical_domains = [data.vertical_domains]

@@ -63,7 +63,7 @@ def build_sft_config(config: RunConfig, phase: int, output_dir: str, on_gpu: boo
         "data_seed": config.seed,
         "max_length": config.data.max_length,
         "packing": config.data.packing,
-        "assistant_only_loss": True,
+        "assistant_only_loss": config.data.loss_on == "assistant",
     }
     try:
         return SFTConfig(**arguments)

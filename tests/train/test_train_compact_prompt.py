@@ -141,6 +141,10 @@ def test_prompt_style_is_validated():
     with pytest.raises(ConfigError, match="at most one of"):
         load_config(TINY_CONFIG, ["model.prompt_style=compact", "model.chat_template_path=x.jinja"])
     assert load_config(TINY_CONFIG).model.prompt_style == "full"
+    with pytest.raises(ConfigError, match="data.loss_on 'replies' is not one of assistant, all"):
+        load_config(TINY_CONFIG, ["data.loss_on=replies"])
+    with pytest.raises(ConfigError, match="data.loss_on"):
+        load_config(TINY_CONFIG, ["training.assistant_only_loss=false"])
 
 
 def test_compact_base_model_saves_the_compact_template(trajectory_dir, tmp_path):

@@ -73,6 +73,18 @@ def test_labels_cover_exactly_the_assistant_turns(tiny_setup, tmp_path, phase):
         assert '"name": "search_books", "description"' in full_text or '"name": "get_order", "description"' in full_text
 
 
+def test_loss_on_all_supervises_every_token_of_the_same_conversations(tiny_setup, tmp_path):
+    """data.loss_on=all (for models trained from scratch): the same tokens, every one of them labelled."""
+    assistant, _ = make_trainer(tiny_setup, tmp_path / "assistant")
+    everything, _ = make_trainer(tiny_setup, tmp_path / "all", loss_on="all")
+    assert len(everything.train_dataset) == len(assistant.train_dataset)
+    for masked, full in zip(assistant.train_dataset, everything.train_dataset):
+        assert full["input_ids"] == masked["input_ids"]
+        labels = full.get("labels") or full["input_ids"]  # without an assistant mask TRL labels the inputs
+        assert labels == full["input_ids"] and IGNORE not in labels
+        assert supervised_spans(masked["input_ids"], masked["labels"])  # and the default still masks
+
+
 def test_supervised_segments_parse_back_to_the_trajectory_tool_calls(tiny_setup, tmp_path):
     trainer, dataset = make_trainer(tiny_setup, tmp_path)
     tokenizer = trainer.processing_class
