@@ -1,7 +1,7 @@
 """Does training on envdsl conversations teach tool use? A CPU-scale model trained from scratch on oracle
 conversations of many domains, scored on held-out tasks.
 
-    OMP_NUM_THREADS=2 python benchmarks/learning_signal.py --synth SYNTH_OUT     # the experiment
+    OMP_NUM_THREADS=2 python benchmarks/learning_signal.py --synth SYNTH_OUT     # the experiment, ~55 min
     OMP_NUM_THREADS=1 python benchmarks/learning_signal.py --quick               # smoke run, a few minutes
 
 Domains: the hand-written ones in --specs and the accepted domains of each `envdsl synth` output folder given with
@@ -10,22 +10,26 @@ split per domain into training and held-out tasks. Unseen domains (the hand-writ
 --unseen-synth synthesised ones drawn with --data-seed) give no training data; they are one fixed scoring set.
 Every training seed builds its own base (BPE tokenizer on the training text, initial weights) from --config
 (configs/train/small_cpu.yaml: 4.2M parameters, compact prompt), and trains these arms from it:
-  mixed         one phase on the seen general domains and the vertical domain together
+  mixed         one phase on --main-budget conversations of the main domains (every hand-written seen domain plus
+                --main-synth synthesised ones) and the vertical domain's, --main-epochs epochs
   two_phase     `python -m train`'s schedule: phase 1 on the general domains, phase 2 on the vertical one; the same
                 conversations and epochs as mixed (so the same steps, up to rounding per phase)
   general_only  phase 1 of two_phase (the vertical domain is unseen to it)
   scale_K       the environment-scaling curve: --budget conversations spread over K seen domains (K in --ks,
                 nested subsets drawn per seed), scored on the fixed unseen domains
-Scores per held-out group (seen, vertical, unseen):
+Scores per held-out group (seen: held-out tasks of the main domains; vertical; unseen):
   loss          mean cross-entropy per assistant token of the held-out oracle conversations (teacher forcing)
   call_ok       at each gold tool-call turn of those conversations, given the gold history: share of turns where
                 the greedy reply holds a well-formed <tool_call> block, ...
   name_ok       ... names the gold tool, ...
   args_ok       ... and also has exactly the gold arguments
   pass^1        `envdsl eval`'s pass^1: the model plays each held-out task once against the scripted user
+                (reported beside the share a do-nothing agent passes and the share the oracle finished within
+                --max-turns agent turns)
 Every figure is the mean over --seeds with its sample standard deviation, min and max. The targets of issue 17
 (mixed model: pass^1 >= 0.3 on seen domains, > 0 on unseen ones) are checked and reported as met or missed.
-Results: benchmarks/results/learning_signal.json and learning_signal_{scaling,phases,groups}.png.
+--arms trains some of mixed, two_phase and scaling only. Results: benchmarks/results/learning_signal[_TAG].json
+and learning_signal[_TAG]_{scaling,phases,groups}.png.
 """
 
 from __future__ import annotations
@@ -419,8 +423,9 @@ def main() -> None:
         sys.exit(str(e))
     tasks = by_domain([t for ts in tasks_per_source for t in ts])
     main_pool = main_domains(split, hand, sizes.main_synth, args.data_seed)
-    needs = conversation_needs(main_pool, sizes.main_budget,
-                               [scaling_subsets(split.seen, sizes.ks, seed) for seed in sizes.seeds], sizes.budget)
+    scaled = [scaling_subsets(split.seen, sizes.ks, seed) for seed in sizes.seeds] if "scaling" in args.arms else []
+    main_budget = sizes.main_budget if {"mixed", "two_phase"} & set(args.arms) else 0
+    needs = conversation_needs(main_pool, main_budget, scaled, sizes.budget)
 
     train_tasks, heldout = [], {"seen": {}, "vertical": {}, "unseen": {}}
     for domain in split.seen:
