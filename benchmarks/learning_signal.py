@@ -62,7 +62,6 @@ from bench_common import DEFAULT_RESULTS, print_table, write_results  # noqa: E4
 from signal_design import (  # noqa: E402
     check_targets,
     conversation_needs,
-    do_nothing_passes,
     main_domains,
     round_robin,
     scaling_subsets,
@@ -70,6 +69,7 @@ from signal_design import (  # noqa: E402
     spread,
     with_margin,
 )
+from signal_score import do_nothing_passes  # noqa: E402
 
 from envdsl.tasks.io import read_tasks, relative_specs  # noqa: E402
 
@@ -300,7 +300,6 @@ def run_seed(seed: int, sizes: Sizes, work: Path, train_rows: dict[str, list[dic
              main: list[str], groups: dict[str, tuple[list[dict[str, Any]], Path]], arms: list[str]) -> dict[str, Any]:
     from signal_score import score_groups
 
-    main = sorted(set(main) & set(train_rows))
     out = work / f"seed{seed}"
     vertical = split.vertical
     every = [row for d in sorted(train_rows) for row in train_rows[d]]
@@ -439,6 +438,7 @@ def main() -> None:
     group_tasks = {g: round_robin(per, sorted(per), sizes.eval_tasks) for g, per in heldout.items()}
 
     train_rows = by_domain(oracle_rows(train_tasks, work / "rollouts" / "train"))
+    main_pool = [d for d in main_pool if d in train_rows]  # a domain whose every oracle conversation was filtered out
     heldout_rows = oracle_rows([t for g in group_tasks.values() for t in g], work / "rollouts" / "heldout")
     groups = {}
     for g, ts in group_tasks.items():

@@ -78,16 +78,6 @@ def with_margin(need: int) -> int:
     return math.ceil(need * 1.25) + 2 if need else 0
 
 
-def do_nothing_passes(task: dict[str, Any]) -> bool:
-    """Whether an agent that never calls a tool passes `task` under pass^1's rules (envdsl.rollout.filters.judge):
-    the gold state is the initial one, a read-only task needs no successful gold call, no assertion to hold. The
-    benchmark reports this share next to pass^1, so that a model passing only such tasks is not mistaken for one
-    that learnt something."""
-    if task.get("gold_state_hash") != task.get("initial_state_hash") or task.get("assertions"):
-        return False
-    return not (task.get("read_only") and any(c.get("ok") for c in task.get("gold_calls") or []))
-
-
 def scaling_subsets(seen: list[str], ks: Iterable[int], seed: int) -> dict[int, list[str]]:
     """K -> the K training domains of the scaling curve: nested prefixes of one seeded shuffle (so K=16 holds the
     domains of K=4), a different shuffle per training seed (the spread then includes the choice of domains).

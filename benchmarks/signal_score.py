@@ -12,6 +12,18 @@ from pathlib import Path
 from typing import Any
 
 
+def do_nothing_passes(task: dict[str, Any]) -> bool:
+    """Whether an agent that never calls a tool passes `task` by pass^1's own rules (envdsl.rollout.filters): the
+    gold state is the initial one, and the gold calls, where success needs them, are matched by no call at all.
+    Two-actor tasks (assertions run after the conversation) count as not passed. The benchmark reports this share
+    next to pass^1, so that a model passing only such tasks is not mistaken for one that learnt something."""
+    from envdsl.rollout.filters import FilterConfig, calls_match, needs_calls
+
+    if task.get("gold_state_hash") != task.get("initial_state_hash") or task.get("assertions"):
+        return False
+    return not needs_calls(task) or calls_match({"agent_calls": []}, task, {}, FilterConfig().calls_exact)
+
+
 def assistant_loss(backend: Any, rows: list[dict[str, Any]]) -> tuple[float, int]:
     """Summed cross-entropy and count of the assistant tokens of `rows`, with the training labels."""
     import torch

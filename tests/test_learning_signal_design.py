@@ -14,7 +14,6 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 from signal_design import (  # noqa: E402
     check_targets,
     conversation_needs,
-    do_nothing_passes,
     main_domains,
     round_robin,
     scaling_subsets,
@@ -79,6 +78,8 @@ def test_only_the_conversations_some_arm_takes_are_rolled_out():
 
 
 def test_do_nothing_baseline_follows_pass1_rules():
+    from signal_score import do_nothing_passes
+
     base = {"initial_state_hash": "h0", "gold_state_hash": "h0", "read_only": False, "gold_calls": []}
     assert do_nothing_passes(base)
     assert not do_nothing_passes({**base, "gold_state_hash": "h1"})  # a write the agent must make

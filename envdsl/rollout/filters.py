@@ -115,6 +115,12 @@ def calls_match(record: dict[str, Any], task: dict[str, Any], defaults: dict[str
     return all(any(g == m for m in it) for g in gold)  # gold is an ordered subsequence of made
 
 
+def needs_calls(task: dict[str, Any], cfg: FilterConfig = FilterConfig()) -> bool:
+    """Whether success needs the task's gold calls besides its gold state (a read-only task's state proves
+    nothing, so under "auto" its lookups must have been made)."""
+    return cfg.calls_mode == "always" or (cfg.calls_mode == "auto" and bool(task.get("read_only")))
+
+
 def judge(record: dict[str, Any], task: dict[str, Any], tool_names: set[str], defaults: dict[str, dict[str, Any]],
           cfg: FilterConfig = FilterConfig(), rules: Any = None, owners: Any = None) -> dict[str, Any]:
     """Every filter's verdict on one conversation: reasons (empty = keep), success (state and calls,
@@ -133,8 +139,7 @@ def judge(record: dict[str, Any], task: dict[str, Any], tool_names: set[str], de
     if not cfg.text_with_calls:
         reasons += pf.style_problems(messages)
     state_ok = record.get("final_state_hash") == task["gold_state_hash"]
-    need_calls = cfg.calls_mode == "always" or (cfg.calls_mode == "auto" and task.get("read_only"))
-    calls_ok = calls_match(record, task, defaults, cfg.calls_exact) if need_calls else True
+    calls_ok = calls_match(record, task, defaults, cfg.calls_exact) if needs_calls(task, cfg) else True
     # two-actor tasks: their assertions (env fns returning bool, run after the conversation) must hold too
     asserts_ok = all(a["passed"] for a in record.get("assertions") or [])
     if not state_ok:
