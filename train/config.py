@@ -23,8 +23,9 @@ class ConfigError(Exception):
 class ModelSettings:
     # Hub name or local directory of a pretrained causal LM; exclusive with `tiny`.
     name_or_path: str | None = None
-    # Build a small model from scratch instead: `vocab_size` sizes the BPE tokenizer trained on the trajectories,
-    # every other key goes to transformers' Qwen3Config (hidden_size, num_hidden_layers, ...).
+    # Build a small model from scratch instead: `vocab_size` sizes the BPE tokenizer trained on the trajectories and
+    # `pre_tokenizer` (byte_level or words) says how it cuts words; every other key goes to transformers'
+    # Qwen3Config (hidden_size, num_hidden_layers, ...).
     tiny: dict[str, Any] | None = None
     # Jinja file or tokenizer directory whose chat template replaces the model's own.
     chat_template_path: str | None = None
@@ -80,6 +81,9 @@ class RunConfig:
 
 PROMPT_STYLES = ("full", "compact")
 LOSS_ON = ("assistant", "all")
+# model.tiny.pre_tokenizer: how the tokenizer trained for a tiny model cuts words (train/tiny_model.py says why);
+# listed here so that a typo fails before torch loads.
+PRE_TOKENIZERS = ("byte_level", "words")
 _SECTIONS = {"model": ModelSettings, "data": DataSettings, "lora": LoraSettings}
 _FREE_FORM_SECTIONS = ("training", "phase1", "phase2")
 _TOP_LEVEL_KEYS = {"output_dir", "seed", *_SECTIONS, *_FREE_FORM_SECTIONS}
@@ -174,6 +178,9 @@ def validate(raw: dict[str, Any]) -> RunConfig:
         "set exactly one of 'model.name_or_path' (pretrained model) and 'model.tiny' (build a small model)",
     )
     _expect(model.tiny is None or isinstance(model.tiny, dict), "'model.tiny' must be a mapping of sizes")
+    _expect(model.tiny is None or model.tiny.get("pre_tokenizer", PRE_TOKENIZERS[0]) in PRE_TOKENIZERS,
+            f"model.tiny.pre_tokenizer {(model.tiny or {}).get('pre_tokenizer')!r} is not one of "
+            f"{', '.join(PRE_TOKENIZERS)}")
     _expect(model.prompt_style in PROMPT_STYLES,
             f"model.prompt_style {model.prompt_style!r} is not one of {', '.join(PROMPT_STYLES)}")
     _expect(

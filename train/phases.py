@@ -70,7 +70,8 @@ def prepare_base(config: RunConfig, dataset, state, reuse_existing: bool = False
 
         sizes = dict(config.model.tiny)
         vocab_size = int(sizes.pop("vocab_size", 512))
-        tokenizer = build_tokenizer(conversation_texts(dataset), vocab_size, config.model.prompt_style)
+        pre_tokenizer = sizes.pop("pre_tokenizer", "byte_level")
+        tokenizer = build_tokenizer(conversation_texts(dataset), vocab_size, config.model.prompt_style, pre_tokenizer)
         try:
             model = build_model(tokenizer, sizes, seed=config.seed)
         except TypeError as exc:

@@ -11,6 +11,8 @@ from collections.abc import Iterable, Iterator
 from importlib import resources
 from typing import Any
 
+from .config import PRE_TOKENIZERS
+
 # Turn markers: special (stripped by skip_special_tokens). <|im_end|> is also the EOS, so generation stops at the
 # end of an assistant turn, and it is inside the generation block, so the model learns to emit it.
 PAD_TOKEN = "<|endoftext|>"
@@ -61,17 +63,41 @@ def conversation_texts(rows: Iterable[dict[str, Any]]) -> Iterator[str]:
                 yield call["function"]["arguments"]
 
 
-def build_tokenizer(texts: Iterable[str], vocab_size: int, prompt_style: str = "full"):
+# How text is cut into words before BPE merges within them (model.tiny.pre_tokenizer):
+#   "byte_level": GPT-2's rule, a word carries the space before it (" aiko" in a sentence, "aiko" after a quote);
+#   "words": a word or number carries the space after it and a double quote is a word of its own, so a value
+#     the user types ("My email is aiko.tanaka@example.jp.") and the same value in a JSON argument
+#     ('{"email": "aiko.tanaka@example.jp"}') are the same tokens (mid-sentence, the space after a value rides on
+#     its last token); a model trained from scratch can then copy it with plain induction (the next token is the
+#     one that followed the current token earlier), where with "byte_level" the first tokens differ. 3% more
+#     tokens than "byte_level" on the trajectories (1,341 against 1,297 per compact conversation).
+_WORDS_PATTERN = r'\p{L}+ ?|\p{N}+ ?|"|[^\s\p{L}\p{N}"]+ ?|\s+'
+
+
+def _pre_tokenizer(name: str):
+    from tokenizers import Regex, pre_tokenizers
+
+    if name == "byte_level":
+        return pre_tokenizers.ByteLevel(add_prefix_space=False)
+    if name == "words":
+        # Split first, then map bytes to ByteLevel's printable alphabet without its own GPT-2 split.
+        return pre_tokenizers.Sequence([pre_tokenizers.Split(Regex(_WORDS_PATTERN), behavior="isolated"),
+                                        pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)])
+    raise ValueError(f"pre_tokenizer {name!r} is not one of {', '.join(PRE_TOKENIZERS)}")
+
+
+def build_tokenizer(texts: Iterable[str], vocab_size: int, prompt_style: str = "full",
+                    pre_tokenizer: str = "byte_level"):
     """Train a byte-level BPE tokenizer and wrap it as a fast transformers tokenizer with the tiny chat template.
 
     Byte-level means every string is encodable (no unknown token), which matters because agents will feed the
-    model tool results it never saw in training.
+    model tool results it never saw in training. `pre_tokenizer` is one of PRE_TOKENIZERS.
     """
     from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers, processors, trainers
     from transformers import PreTrainedTokenizerFast
 
     backend = Tokenizer(models.BPE())
-    backend.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    backend.pre_tokenizer = _pre_tokenizer(pre_tokenizer)
     backend.decoder = decoders.ByteLevel()
     # trim_offsets=False keeps character offsets exact; the assistant mask is computed from offsets.
     backend.post_processor = processors.ByteLevel(trim_offsets=False)
