@@ -87,6 +87,18 @@ def scaling_subsets(seen: list[str], ks: Iterable[int], seed: int) -> dict[int, 
     return {k: sorted(order[:k]) for k in ks if k <= len(order)}
 
 
+def training_jobs(seeds: list[int], arms: list[str], ks: list[int], seen: list[str]) -> list[tuple[int, str]]:
+    """(seed, job) pairs of a run: "mixed", "two_phase" (general_only, then two_phase from it) and one "scale_K"
+    per K that the seen pool allows, longest first (the main arms train about twice the steps of a scaling arm),
+    so that parallel workers finish close together."""
+    jobs = []
+    for seed in seeds:
+        jobs += [(seed, arm) for arm in ("mixed", "two_phase") if arm in arms]
+        if "scaling" in arms:
+            jobs += [(seed, f"scale_{k}") for k in scaling_subsets(seen, ks, seed)]
+    return sorted(jobs, key=lambda job: (job[1].startswith("scale_"), job[0]))
+
+
 def round_robin(by_domain: dict[str, list[Any]], domains: list[str], budget: int | None) -> list[Any]:
     """Up to `budget` items (all when None) taken one domain at a time in turn, so the budget is spread evenly
     over `domains`; a domain that runs out leaves its share to the others."""

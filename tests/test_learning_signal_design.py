@@ -19,6 +19,7 @@ from signal_design import (  # noqa: E402
     scaling_subsets,
     split_domains,
     spread,
+    training_jobs,
     with_margin,
 )
 
@@ -181,3 +182,13 @@ def test_tasks_written_to_another_folder_still_find_their_specs(tmp_path, monkey
     monkeypatch.chdir(tmp_path)
     again = read_tasks(rewritten)
     assert again[0]["spec"] is not None and Path(again[0]["spec"]).resolve() == spec.resolve()
+
+
+def test_training_jobs_cover_every_arm_of_every_seed_longest_first():
+    seen = [f"d{i}" for i in range(10)]
+    jobs = training_jobs([0, 1], ["mixed", "two_phase", "scaling"], [4, 8, 16], seen)
+    # K=16 is more than the seen pool: no job (the report lists it as skipped)
+    assert jobs == [(0, "mixed"), (0, "two_phase"), (1, "mixed"), (1, "two_phase"),
+                    (0, "scale_4"), (0, "scale_8"), (1, "scale_4"), (1, "scale_8")]
+    assert training_jobs([3], ["scaling"], [4], seen) == [(3, "scale_4")]
+    assert training_jobs([0, 1], ["two_phase"], [4], seen) == [(0, "two_phase"), (1, "two_phase")]
