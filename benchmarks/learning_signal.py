@@ -103,12 +103,12 @@ class Sizes:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-# About 30 minutes on 2 cores: per seed 896 training steps for the mixed and two-phase arms and 1,024 for the
-# scaling arms, at ~0.37 s per 1-2K-token conversation in each of two one-thread workers (bf16, one conversation
+# About 30 minutes on 2 cores: per seed 1,664 training steps for the mixed and two-phase arms and 1,024 for the
+# scaling arms, at ~0.32 s per 1-2K-token conversation in each of two one-thread workers (bf16, one conversation
 # per step), plus scoring. One epoch over distinct conversations: repeating a conversation lets the model recall
 # its values instead of learning to copy them (a lower held-out loss at the same steps, issue 17's note).
 FULL = Sizes(config=str(CONFIGS / "small_cpu.yaml"), config_overrides=[], seeds=[0, 1, 2], ks=[4, 16, 64, 256],
-             budget=256, main_budget=384, main_synth=10, main_epochs=1, unseen_synth=16, heldout_per_domain=1,
+             budget=256, main_budget=768, main_synth=10, main_epochs=1, unseen_synth=16, heldout_per_domain=1,
              vertical_heldout=8, eval_tasks=16, epochs=1, max_new_tokens=80, max_turns=14, synth_domains=300)
 # The tiny config (~100K parameters) with the compact prompt: checks that the script runs; figures mean little.
 QUICK = Sizes(config=str(CONFIGS / "tiny_cpu.yaml"),
