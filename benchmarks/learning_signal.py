@@ -105,8 +105,8 @@ class Sizes:
 
 # About 30 minutes on 2 cores: per seed 1,664 training steps for the mixed and two-phase arms and 1,024 for the
 # scaling arms, at ~0.32 s per 1-2K-token conversation in each of two one-thread workers (bf16, one conversation
-# per step), plus scoring. One epoch over distinct conversations: repeating a conversation lets the model recall
-# its values instead of learning to copy them (a lower held-out loss at the same steps, issue 17's note).
+# per step), plus scoring. One epoch over distinct conversations: at the same steps, repeated conversations gave
+# a higher held-out loss (0.48 against 0.30 per assistant token in a single-seed run, issue 17's note).
 FULL = Sizes(config=str(CONFIGS / "small_cpu.yaml"), config_overrides=[], seeds=[0, 1, 2], ks=[4, 16, 64, 256],
              budget=256, main_budget=768, main_synth=10, main_epochs=1, unseen_synth=16, heldout_per_domain=1,
              vertical_heldout=8, eval_tasks=16, epochs=1, max_new_tokens=80, max_turns=14, synth_domains=300)
@@ -383,8 +383,8 @@ def run_jobs(shared: Shared, jobs: list[tuple[int, str]], workers: int) -> tuple
 
     On a 2-core machine two one-thread processes get more done than one two-thread process: small matrices do not
     keep two threads busy, and TRL's per-step work is single-threaded (a bare bf16 training loop of a 4.2M model:
-    4.9 conversations per second against 4.0). Each job is seeded and reads only
-    its seed's base, so the results do not depend on which process ran it or in what order."""
+    4.9 conversations per second against 4.0). Each job is seeded and reads only its seed's base, so with the same
+    number of threads per job the results do not depend on which worker ran it or in what order jobs finished."""
     per_seed: dict[int, dict[str, Any]] = {}
     seconds: dict[str, float] = {}
     workers = min(workers, len(jobs))  # a single job gets every thread
