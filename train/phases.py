@@ -66,11 +66,9 @@ def prepare_base(config: RunConfig, dataset, state, reuse_existing: bool = False
     if reuse_existing and (base / "config.json").is_file():
         return str(base)
     if state.is_main_process:
-        from .tiny_model import build_model, build_tokenizer, conversation_texts
+        from .tiny_model import build_model, build_tokenizer, conversation_texts, split_tiny_settings
 
-        sizes = dict(config.model.tiny)
-        vocab_size = int(sizes.pop("vocab_size", 512))
-        pre_tokenizer = sizes.pop("pre_tokenizer", "byte_level")
+        vocab_size, pre_tokenizer, sizes = split_tiny_settings(config.model.tiny)
         tokenizer = build_tokenizer(conversation_texts(dataset), vocab_size, config.model.prompt_style, pre_tokenizer)
         try:
             model = build_model(tokenizer, sizes, seed=config.seed)

@@ -86,8 +86,19 @@ def _pre_tokenizer(name: str):
     raise ValueError(f"pre_tokenizer {name!r} is not one of {', '.join(PRE_TOKENIZERS)}")
 
 
+def split_tiny_settings(tiny: dict[str, Any]) -> tuple[int, str, dict[str, Any]]:
+    """model.tiny -> (BPE vocabulary size, pre-tokenizer, the rest: Qwen3Config keys for build_model).
+
+    The one place that says which keys are the tokenizer's: Qwen3Config accepts unknown keys silently, so a
+    tokenizer key left in the rest would be carried into the model config unnoticed."""
+    architecture = dict(tiny)
+    vocab_size = int(architecture.pop("vocab_size", 512))
+    pre_tokenizer = architecture.pop("pre_tokenizer", PRE_TOKENIZERS[0])
+    return vocab_size, pre_tokenizer, architecture
+
+
 def build_tokenizer(texts: Iterable[str], vocab_size: int, prompt_style: str = "full",
-                    pre_tokenizer: str = "byte_level"):
+                    pre_tokenizer: str = PRE_TOKENIZERS[0]):
     """Train a byte-level BPE tokenizer and wrap it as a fast transformers tokenizer with the tiny chat template.
 
     Byte-level means every string is encodable (no unknown token), which matters because agents will feed the

@@ -174,13 +174,12 @@ class _VocabOnly:
 
 
 def test_small_cpu_config_builds_a_model_of_about_a_million_parameters():
-    from train.tiny_model import build_model
+    from train.tiny_model import build_model, split_tiny_settings
 
     config = load_config(SMALL_CONFIG)
     assert config.model.prompt_style == "compact"
-    sizes = dict(config.model.tiny)
-    vocab = sizes.pop("vocab_size")
-    assert sizes.pop("pre_tokenizer") == "byte_level"  # a tokenizer setting, popped as prepare_base does
+    vocab, pre_tokenizer, sizes = split_tiny_settings(config.model.tiny)  # as prepare_base splits them
+    assert (vocab, pre_tokenizer) == (4096, "byte_level") and "pre_tokenizer" not in sizes
     model = build_model(_VocabOnly(vocab), sizes, seed=0)
     assert type(model).__name__ == "Qwen3ForCausalLM"
     parameters = sum(p.numel() for p in model.parameters())
