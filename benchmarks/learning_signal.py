@@ -371,10 +371,15 @@ def _init_worker(shared: Shared, threads: int) -> None:
     torch.set_num_threads(threads)
 
 
+def timed_job(shared: Shared, seed: int, job: str) -> tuple[int, str, dict[str, Any], float]:
+    """run_job with its seed, name and wall time in seconds."""
+    began = time.perf_counter()
+    return seed, job, run_job(shared, seed, job), round(time.perf_counter() - began, 1)
+
+
 def _worker_job(seed: int, job: str) -> tuple[int, str, dict[str, Any], float]:
     assert _SHARED is not None
-    began = time.perf_counter()
-    return seed, job, run_job(_SHARED, seed, job), round(time.perf_counter() - began, 1)
+    return timed_job(_SHARED, seed, job)
 
 
 def run_jobs(shared: Shared, jobs: list[tuple[int, str]], workers: int) -> tuple[dict[int, dict[str, Any]],
@@ -398,8 +403,7 @@ def run_jobs(shared: Shared, jobs: list[tuple[int, str]], workers: int) -> tuple
 
     if workers <= 1:
         for seed, job in jobs:
-            began = time.perf_counter()
-            keep(seed, job, run_job(shared, seed, job), round(time.perf_counter() - began, 1))
+            keep(*timed_job(shared, seed, job))
     else:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
@@ -408,15 +412,11 @@ def run_jobs(shared: Shared, jobs: list[tuple[int, str]], workers: int) -> tuple
         # spawn, not fork: the parent has torch's thread pools (it built the bases), which a fork would inherit
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
                                  initializer=_init_worker, initargs=(shared, threads)) as pool:
+            # results are taken in submission order whatever finishes first, so both paths fill per_seed in the
+            # order of `jobs` (training_jobs: seeds ascending, the arms as the report lists them)
             for future in [pool.submit(_worker_job, seed, job) for seed, job in jobs]:
                 keep(*future.result())
-    # one order whatever finished first: seeds ascending, arms in the order the report lists them
-    order = {arm: i for i, arm in enumerate(("mixed", "general_only", "two_phase",
-                                              *(f"scale_{k}" for k in shared.sizes.ks)))}
-    for result in per_seed.values():
-        for part in ("training", "scores"):
-            result[part] = dict(sorted(result[part].items(), key=lambda kv: order.get(kv[0], len(order))))
-    return dict(sorted(per_seed.items())), seconds
+    return per_seed, seconds
 
 
 # ---- aggregation and report
