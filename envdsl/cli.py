@@ -364,12 +364,15 @@ def _spec_paths(paths: tuple[str, ...]) -> list[str]:
 @click.option("--failure-rate", type=float, default=0.2, show_default=True,
               help="Share of tasks with a failing call (a wrong user value) and its recovery.")
 @click.option("--initial", type=click.Choice(["seed", "generated", "mixed"]), default="mixed", show_default=True)
+@click.option("--generated-states", type=click.IntRange(min=1), default=8, show_default=True,
+              help="Distinct generated initial states per domain to draw from (each has its own realistic "
+                   "people, emails and ids: training data with many of them cannot be learned by remembering values).")
 @click.option("--llm", default=None, help="Write goals with an LLM, e.g. openai:gpt-4o-mini (default: templates).")
 @_llm_options
 @_allow_dir_option
 def tasks_cmd(specs: tuple[str, ...], count: int, seed: int, out: str, min_calls: int, max_calls: int,
-              min_writes: int, max_writes: int | None, failure_rate: float, initial: str, llm: str | None,
-              base_url: str | None, api_key: str | None, timeout: float) -> None:
+              min_writes: int, max_writes: int | None, failure_rate: float, initial: str, generated_states: int,
+              llm: str | None, base_url: str | None, api_key: str | None, timeout: float) -> None:
     """Sample verified tasks: executed walks over each domain's tool graph, written to OUT as JSONL."""
     from envdsl.session import environment_from_spec
     from envdsl.tasks.build import build_tasks
@@ -380,7 +383,7 @@ def tasks_cmd(specs: tuple[str, ...], count: int, seed: int, out: str, min_calls
     if not 1 <= min_calls <= max_calls:
         raise click.UsageError("need 1 <= --min-calls <= --max-calls")
     cfg = SampleConfig(min_calls=min_calls, max_calls=max_calls, min_writes=min_writes, max_writes=max_writes,
-                       failure_rate=failure_rate, initial=initial)
+                       failure_rate=failure_rate, initial=initial, generated_states=generated_states)
     writer = None
     if llm:
         from envdsl.llm import backend_from_spec

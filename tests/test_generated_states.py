@@ -34,7 +34,7 @@ def _env(envs, spec):
 
 
 def _generated(envs, spec, k):
-    return TaskSampler(_env(envs, spec), SampleConfig(initial="generated"), seed=0)._generate(k)
+    return TaskSampler(_env(envs, spec), SampleConfig(initial="generated"), seed=0).initial_states.generated(k)
 
 
 def _fields(value, name=""):
@@ -116,7 +116,7 @@ def test_a_state_that_cannot_be_made_names_the_rule(monkeypatch):
     # the sampler reports it per generator seed (`envdsl tasks` prints it) instead of failing silently
     sampler = TaskSampler(env, SampleConfig(initial="generated", generated_states=1), seed=0)
     assert sampler.sample(1) == [] and sampler.rejections.get("generator_failed", 0) > 0
-    assert "invariant: no member owes anything" in sampler.generation_errors[0]
+    assert "invariant: no member owes anything" in sampler.initial_states.generation_errors[0]
 
 
 # ---- write-tool coverage: values reachable from the user's own records (nested lists and maps)

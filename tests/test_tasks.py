@@ -179,3 +179,23 @@ def test_cli_tasks_is_deterministic_and_atomic(tmp_path):
     assert Counter(t["domain"] for t in rows) == {"helpdesk": 6, "rental": 6}
     assert not list(tmp_path.glob(".*.tmp"))
     assert "helpdesk: 6 task(s)" in r.output
+
+
+def test_cli_generated_states_sets_how_many_distinct_states_tasks_start_from(tmp_path):
+    """A training set drawn from 8 generated states repeats their few people in every conversation (a model can
+    remember them); with one state per task nearly every task has its own."""
+    def first_values(states: str) -> tuple[set[int], list[str]]:
+        out = tmp_path / f"t{states}.jsonl"
+        r = CliRunner().invoke(main, ["tasks", RENTAL, "-n", "24", "--seed", "3", "--initial", "generated",
+                                      "--generated-states", states, "-o", str(out)])
+        assert r.exit_code == 0, r.output
+        rows = [json.loads(x) for x in out.read_text().splitlines()]
+        assert {t["initial"]["kind"] for t in rows} == {"generated"}
+        return {t["initial"]["seed"] for t in rows}, [t["gold_calls"][0]["arguments"] for t in rows]
+
+    few, few_calls = first_values("2")
+    many, many_calls = first_values("100000")
+    assert few <= {0, 1} and len(many) >= 20
+    assert len(set(many_calls)) > len(set(few_calls))
+    r = CliRunner().invoke(main, ["tasks", RENTAL, "--generated-states", "0", "-o", str(tmp_path / "x.jsonl")])
+    assert r.exit_code == 2 and "--generated-states" in r.output

@@ -21,7 +21,8 @@ def build_tasks(specs: list[str], load_env: Callable[[str], Any], n: int, seed: 
         env = load_env(spec)
         sampler = TaskSampler(env, cfg, seed, spec=spec, goal_writer=goal_writer)
         # a two-actor domain: half the tasks (rounded up) need the user to act (envdsl/tasks/two_actor.py)
-        two_actor = TwoActorSampler(env, seed, spec=spec)
+        two_actor = TwoActorSampler(env, seed, spec=spec, initial=cfg.initial,
+                                    generated_states=cfg.generated_states)
         both = two_actor.sample((n + 1) // 2) if two_actor.usable else []
         got = sampler.sample(n - len(both)) + both
         tasks.extend(got)
@@ -34,7 +35,7 @@ def build_tasks(specs: list[str], load_env: Callable[[str], Any], n: int, seed: 
                                  "about_one_user": sum(t.get("user") is not None for t in got),
                                  "coverage": tool_coverage(got, sampler.ir),
                                  # generator seed -> why no state could be made (the rule it kept breaking)
-                                 "generation_errors": dict(sorted(sampler.generation_errors.items()))}
+                                 "generation_errors": dict(sorted(sampler.initial_states.generation_errors.items()))}
     return tasks, stats
 
 

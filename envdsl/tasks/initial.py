@@ -3,16 +3,19 @@
 Tasks name their initial state instead of carrying it: {"kind": "seed"}, or {"kind": "generated",
 "seed": k} (the runtime generator alone, as tasks sampled before realistic values recorded), or
 {"kind": "generated", "seed": k, "values": "realistic"} (the generator with the realistic value hook,
-the seed-pattern, ownership and person repairs of envdsl/tasks, as the sampler makes them now).
+the seed-pattern, ownership and person repairs of envdsl/tasks, as the sampler makes them now), and with
+"user_state": "seed" added, that state with the user's side (a two-actor spec's `user state`: the router at
+home) as the seed state has it: two-actor tasks start from a working home, then their set-up breaks it.
 """
 
 from __future__ import annotations
 
+import random
 import threading
 from typing import Any
 
 from envdsl.ir.rules import PolicyRules
-from envdsl.runtime.generate import generate_state
+from envdsl.runtime.generate import GenerationError, generate_state
 from envdsl.runtime.store import clone
 from envdsl.tasks.consistency import ownership_repair
 from envdsl.tasks.persons import person_repair
@@ -20,6 +23,7 @@ from envdsl.tasks.realism import RealisticValues
 from envdsl.tasks.seed_patterns import seed_pattern_repair
 
 REALISTIC = "realistic"
+SEED = "seed"
 _hooks: dict[type, tuple[RealisticValues, dict[str, Any]]] = {}  # the value hook and the seed state
 _states: dict[tuple[type, int], dict[str, Any]] = {}
 # one realistic-value hook per domain re-seeds its Faker before every value: two threads generating at
@@ -49,12 +53,63 @@ def realistic_state(env_cls: type, seed: int) -> dict[str, Any]:
         return clone(_states[(env_cls, seed)])
 
 
+class InitialStates:
+    """Where a sampler's tasks start: the seed state, or one of `count` generated realistic states (mode
+    "generated"; "mixed" draws either, half and half), chosen with the sampler's own random stream. Each generated
+    state is made once per sampler; a generator seed whose state cannot be made is remembered with the reason."""
+
+    def __init__(self, env: Any, mode: str, count: int, rng: random.Random, *, seed_user_state: bool = False):
+        self.env, self.mode, self.count, self.rng = env, mode, count, rng
+        self.seed_user_state = seed_user_state  # the user's side of a generated state as the seed has it
+        self._made: dict[int, dict[str, Any] | None] = {}
+        self.generation_errors: dict[int, str] = {}  # generator seed -> the rule its states kept breaking
+
+    def reset(self) -> dict[str, Any] | None:
+        """Put the next task's initial state in `env` and return how a task names it; None when the mode is
+        "generated" and the drawn seed has no state (the caller rejects the task)."""
+        if self.mode == "generated" or (self.mode == "mixed" and self.rng.random() < 0.5):
+            k = self.rng.randrange(self.count)
+            state = self.generated(k)
+            if state is not None:
+                self.env.reset(state=clone(state))
+                if self.seed_user_state:
+                    return {"kind": "generated", "seed": k, "values": REALISTIC, "user_state": SEED}
+                return {"kind": "generated", "seed": k, "values": REALISTIC}
+            if self.mode == "generated":
+                return None
+        self.env.reset()
+        return {"kind": "seed"}
+
+    def generated(self, k: int) -> dict[str, Any] | None:
+        """Generator seed k's realistic state as the environment holds it (checked like any given state), made
+        once; None, with the reason in generation_errors, when no state can be made."""
+        if k not in self._made:
+            try:
+                made = realistic_state(type(self.env), k)
+                self.env.reset(state=_with_seed_user_state(type(self.env), made) if self.seed_user_state else made)
+                self._made[k] = self.env.state()
+            except GenerationError as e:
+                self._made[k] = None
+                self.generation_errors[k] = str(e)
+        return self._made[k]
+
+
 def reset_to_initial(env: Any, initial: dict[str, Any] | None) -> None:
     """Put a task's initial state in place in `env`."""
     initial = initial or {"kind": "seed"}
     if initial.get("kind") != "generated":
         env.reset()
     elif initial.get("values") == REALISTIC:
-        env.reset(state=realistic_state(type(env), int(initial["seed"])))
+        state = realistic_state(type(env), int(initial["seed"]))
+        env.reset(state=_with_seed_user_state(type(env), state) if initial.get("user_state") == SEED else state)
     else:
         env.reset(seed=initial["seed"])
+
+
+def _with_seed_user_state(env_cls: type, state: dict[str, Any]) -> dict[str, Any]:
+    """`state` with the values of the spec's `user state` fields taken from the seed state."""
+    seeded = env_cls()
+    seeded.reset()
+    seed_state = seeded.state()
+    user_fields = [s["name"] for s in env_cls.ir()["state"] if s.get("actor") == "user"]  # type: ignore[attr-defined]
+    return {**state, **{name: clone(seed_state[name]) for name in user_fields if name in seed_state}}

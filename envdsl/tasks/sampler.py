@@ -18,12 +18,11 @@ from typing import Any, Callable
 
 from envdsl.ir.rules import PolicyRules
 from envdsl.runtime.diff import state_diff
-from envdsl.runtime.generate import GenerationError
 from envdsl.runtime.store import clone
 from envdsl.tasks.anchor import NotAnchored, anchor_walk
 from envdsl.tasks.arguments import OUTPUT, USER, ArgumentDrawer, OutputPool
 from envdsl.tasks.graph import DomainIndex, build_tool_graph
-from envdsl.tasks.initial import REALISTIC, realistic_state
+from envdsl.tasks.initial import InitialStates
 from envdsl.tasks.provenance import provenance_problems
 from envdsl.tasks.prune import prune_unneeded_reads
 
@@ -60,11 +59,10 @@ class TaskSampler:
         self.drawer = ArgumentDrawer(env, self.ix, self.rng)
         self.spec = spec
         self.goal_writer = goal_writer
-        self._generated: dict[int, dict[str, Any] | None] = {}
+        self.initial_states = InitialStates(env, config.initial, config.generated_states, self.rng)
         self.rejections: dict[str, int] = {}
         self.rules = PolicyRules.from_ir(self.ir)
         self._sides: dict[str, Any] = {}
-        self.generation_errors: dict[int, str] = {}  # generator seed -> why no state could be made
 
     # ---- public
     def sample(self, n: int) -> list[dict[str, Any]]:
@@ -217,29 +215,10 @@ class TaskSampler:
 
     # ---- initial states and goals
     def _reset(self) -> dict[str, Any]:
-        mode = self.cfg.initial
-        if mode == "generated" or (mode == "mixed" and self.rng.random() < 0.5):
-            k = self.rng.randrange(self.cfg.generated_states)
-            if k not in self._generated:
-                try:
-                    self._generated[k] = self._generate(k)
-                except GenerationError as e:  # a spec whose generator cannot make a valid state: use the seed
-                    self._generated[k] = None
-                    self.generation_errors[k] = str(e)  # names the rule the states kept breaking
-            state = self._generated[k]
-            if state is not None:
-                self.env.reset(state=clone(state))
-                return {"kind": "generated", "seed": k, "values": REALISTIC}
-            if mode == "generated":
-                raise Rejected("generator_failed")
-        self.env.reset()
-        return {"kind": "seed"}
-
-    def _generate(self, k: int) -> dict[str, Any]:
-        """A generated initial state: realistic values by field meaning, owned entities consistent with
-        their owners (the spec's ownership rules), checked by the environment like any given state."""
-        self.env.reset(state=realistic_state(type(self.env), k))
-        return self.env.state()
+        initial = self.initial_states.reset()
+        if initial is None:
+            raise Rejected("generator_failed")
+        return initial
 
     def _side(self, initial: dict[str, Any], state: dict[str, Any]) -> Any:
         """A second environment holding this initial state, for identification calls (reads only)."""

@@ -29,6 +29,8 @@ from typing import Any
 from envdsl.ir.actors import ActorView
 from envdsl.ir.rules import PolicyRules
 from envdsl.runtime.diff import state_diff
+from envdsl.runtime.store import clone
+from envdsl.tasks.initial import InitialStates
 
 MAX_FIX = 2
 MAX_INIT = 3
@@ -36,7 +38,8 @@ NUMBERS = (0, 25)
 
 
 class TwoActorSampler:
-    def __init__(self, env: Any, seed: int, spec: str | None = None):
+    def __init__(self, env: Any, seed: int, spec: str | None = None, initial: str = "seed",
+                 generated_states: int = 8):
         self.env = env
         self.cls = type(env)
         self.ir = self.cls.ir()
@@ -49,6 +52,11 @@ class TwoActorSampler:
         self.enums = {e["name"]: e["members"] for e in self.ir["enums"]}
         self.functions = {f["name"]: f for f in self.ir["functions"]}
         self.rejections: dict[str, int] = {}
+        # the same choice of initial states as the one-actor tasks of the domain (`envdsl tasks --initial`); a
+        # generated state's random user side (a frozen router on no line) would leave nothing that works to break
+        self.initial_states = InitialStates(env, initial, generated_states, self.rng, seed_user_state=True)
+        self._initial: dict[str, Any] = {"kind": "seed"}
+        self._start: dict[str, Any] = {}
 
     @property
     def usable(self) -> bool:
@@ -68,12 +76,20 @@ class TwoActorSampler:
         if not self.usable or n <= 0:
             return []
         assert self.rules.user is not None
-        users = sorted(self.env.state()[self.rules.user.collection])
         seen: set[str] = set()
         tasks: list[dict[str, Any]] = []
         for _ in range(n * 40):
             if len(tasks) >= n:
                 break
+            initial = self.initial_states.reset()
+            if initial is None:
+                self._reject("generator_failed")
+                continue
+            self._initial, self._start = initial, self.env.state()
+            users = sorted(self._start[self.rules.user.collection])
+            if not users:
+                self._reject("no_users")
+                continue
             user = self.rng.choice(users)
             task = self._one(user)
             if task is None or task["task_id"] in seen:
@@ -84,12 +100,19 @@ class TwoActorSampler:
             tasks.append(task)
         return tasks
 
+    def _restart(self) -> None:
+        """Back to the initial state of the task being made."""
+        if self._initial["kind"] == "seed":
+            self.env.reset()
+        else:
+            self.env.reset(state=clone(self._start))
+
     def _reject(self, reason: str) -> None:
         self.rejections[reason] = self.rejections.get(reason, 0) + 1
 
     def _one(self, user: str) -> dict[str, Any] | None:
         env = self.env
-        env.reset()
+        self._restart()
         initial_hash = env.state_hash()
         owned = self._owned(env.state(), user)
         setups = self._bound_calls(sorted(n for n, s in self.cls.ENV_FUNCTIONS.items() if s.effect == "write"),
@@ -101,7 +124,7 @@ class TwoActorSampler:
         # first a working set-up (the customer's router on their line: an assertion holds), then what breaks it
         healthy: list[tuple[tuple[str, dict[str, Any]] | None, tuple[str, dict[str, Any]]]] = []
         for base in [None, *setups]:
-            env.reset()
+            self._restart()
             if base is not None and not self._changes(base):
                 continue
             holds = [a for a in assertions if env.call_function(*a).value is True]
@@ -110,7 +133,7 @@ class TwoActorSampler:
             self._reject("nothing_holds")
             return None
         base, assertion = self.rng.choice(healthy)
-        env.reset()
+        self._restart()
         init = []
         if base is not None:
             self._changes(base)
@@ -167,7 +190,7 @@ class TwoActorSampler:
               ) -> dict[str, Any] | None:
         assert self.rules.user is not None
         env = self.env
-        env.reset()
+        self._restart()
         before = env.state()
         for name, args in init:
             env.call_function(name, args)
@@ -221,7 +244,7 @@ class TwoActorSampler:
         facts = [{"key": k, "param": k, "value": v, "description": "", "tool": gold_calls[0]["name"], "step": 0,
                   "identity": True} for k, v in identity_args.items()]
         task: dict[str, Any] = {
-            "domain": self.domain, "spec": self.spec, "initial": {"kind": "seed"},
+            "domain": self.domain, "spec": self.spec, "initial": self._initial,
             "initial_state_hash": initial_hash,
             "init_actions": [{"name": n, "arguments": a, "actor": "env"} for n, a in init],
             "gold_calls": gold_calls, "user_actions": user_actions,
@@ -231,6 +254,8 @@ class TwoActorSampler:
         }
         basis = {"init": task["init_actions"], "calls": [(c["name"], c["arguments"]) for c in gold_calls],
                  "user": [(c["name"], c["arguments"], c["after"]) for c in user_actions], "assert": task["assertions"]}
+        if self._initial["kind"] != "seed":  # the same calls on another generated state are another task
+            basis["initial"] = self._initial
         digest = hashlib.sha256(json.dumps(basis, sort_keys=True).encode()).hexdigest()[:12]
         task["task_id"] = f"{self.domain}-u-{digest}"
         task["goal"] = self._goal(assertion)
