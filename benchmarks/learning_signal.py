@@ -79,6 +79,8 @@ CONFIGS = REPO / "configs" / "train"
 METRICS = ("loss", "call_ok", "name_ok", "args_ok", "pass^1")
 # mixed: the model of the targets; two_phase: general then vertical (with general_only); scaling: the K arms
 ARMS = ("mixed", "two_phase", "scaling")
+# generated initial states per domain: more than any run's tasks, so nearly every task starts from its own state
+GENERATED_STATES = 1_000_000
 
 
 @dataclass
@@ -159,6 +161,10 @@ def parse_args() -> argparse.Namespace:
                          "tau2_airline, so the two go together)")
     ap.add_argument("--vertical", default="tau2_retail", help="the phase-2 domain")
     ap.add_argument("--data-seed", type=int, default=0, help="task sampling and the unseen synthesised domains")
+    ap.add_argument("--initial", choices=("generated", "mixed", "seed"), default="generated",
+                    help="initial states of the tasks (`envdsl tasks --initial`), each generated one drawn from "
+                         f"{GENERATED_STATES:,} per domain (default generated: every task its own people, so a "
+                         "held-out task of a seen domain cannot be passed by remembering a training customer)")
     ap.add_argument("--seeds", type=int_list, default=None, help="training seeds, e.g. 0,1,2")
     ap.add_argument("--ks", type=int_list, default=None, help="domain counts of the scaling curve, e.g. 4,16,64,256")
     for name in ("budget", "main_budget", "main_synth", "main_epochs", "unseen_synth", "heldout_per_domain",
@@ -239,12 +245,14 @@ def synth_domain_folders(folders: list[Path], count: int, seed: int) -> list[Pat
     return found
 
 
-def sample_tasks(work: Path, sources: list[list[Path]], n: int, seed: int) -> list[list[dict[str, Any]]]:
-    """`envdsl tasks FOLDER... -n N` per source: the tasks of each source, in file order."""
+def sample_tasks(work: Path, sources: list[list[Path]], n: int, seed: int,
+                 initial: str = "generated") -> list[list[dict[str, Any]]]:
+    """`envdsl tasks FOLDER... -n N --initial INITIAL` per source: the tasks of each source, in file order."""
     out = []
     for i, folders in enumerate(sources):
         path = work / f"tasks-{i}.jsonl"
-        args = ["tasks", *map(str, folders), "-n", str(n), "--seed", str(seed), "-o", str(path)]
+        args = ["tasks", *map(str, folders), "-n", str(n), "--seed", str(seed), "--initial", initial,
+                "--generated-states", str(GENERATED_STATES), "-o", str(path)]
         stamp = path.with_suffix(".command.json")
         # sampling is deterministic: a rerun with the same command reuses the tasks it wrote (minutes for ~300 domains)
         if folders and not (path.is_file() and stamp.is_file() and json.loads(stamp.read_text()) == args):
@@ -498,7 +506,7 @@ def main() -> None:
         sys.exit(f"--specs {args.specs}: no such folder")
     synth_folders = synth_domain_folders(args.synth, sizes.synth_domains, args.data_seed)
     sources = [[args.specs.resolve()], synth_folders]
-    tasks_per_source = sample_tasks(work, sources, sizes.tasks_per_domain, args.data_seed)
+    tasks_per_source = sample_tasks(work, sources, sizes.tasks_per_domain, args.data_seed, args.initial)
     hand = sorted({t["domain"] for t in tasks_per_source[0]})
     synth = sorted({t["domain"] for ts in tasks_per_source[1:] for t in ts} - set(hand))
     try:

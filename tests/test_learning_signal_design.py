@@ -192,3 +192,19 @@ def test_training_jobs_cover_every_arm_of_every_seed_longest_first():
                     (0, "scale_4"), (0, "scale_8"), (1, "scale_4"), (1, "scale_8")]
     assert training_jobs([3], ["scaling"], [4], seen) == [(3, "scale_4")]
     assert training_jobs([0, 1], ["two_phase"], [4], seen) == [(0, "two_phase"), (1, "two_phase")]
+
+
+def test_sampled_tasks_start_from_their_own_generated_states(tmp_path):
+    """The benchmark's tasks start from generated states, nearly one per task: a held-out task of a seen domain
+    has other people than the training tasks, so remembering a training customer's email cannot pass it."""
+    import json
+
+    from learning_signal import sample_tasks
+
+    [bank] = sample_tasks(tmp_path, [[REPO / "specs" / "bank"]], 12, seed=0)
+    assert len(bank) == 12 and {t["initial"]["kind"] for t in bank} == {"generated"}
+    assert len({t["initial"]["seed"] for t in bank}) == 12
+    emails = [json.loads(t["gold_calls"][0]["arguments"]).get("email") for t in bank]
+    assert len(set(emails)) >= 10
+    [seeded] = sample_tasks(tmp_path / "s", [[REPO / "specs" / "bank"]], 4, seed=0, initial="seed")
+    assert {t["initial"]["kind"] for t in seeded} == {"seed"}

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import random
 import threading
+from collections import OrderedDict
 from typing import Any
 
 from envdsl.ir.rules import PolicyRules
@@ -25,7 +26,9 @@ from envdsl.tasks.seed_patterns import seed_pattern_repair
 REALISTIC = "realistic"
 SEED = "seed"
 _hooks: dict[type, tuple[RealisticValues, dict[str, Any]]] = {}  # the value hook and the seed state
-_states: dict[tuple[type, int], dict[str, Any]] = {}
+# the states made last (bounded: a run with a state per task would otherwise keep every one of them)
+_states: OrderedDict[tuple[type, int], dict[str, Any]] = OrderedDict()
+_STATES_KEPT = 512
 # one realistic-value hook per domain re-seeds its Faker before every value: two threads generating at
 # once (rollouts play conversations in threads) would interleave seeds and draws and make another state
 _lock = threading.Lock()
@@ -50,6 +53,9 @@ def realistic_state(env_cls: type, seed: int) -> dict[str, Any]:
                 persons(state, rng)
 
             _states[(env_cls, seed)] = generate_state(env_cls, seed, values=values, repair=repair)
+            if len(_states) > _STATES_KEPT:
+                _states.popitem(last=False)
+        _states.move_to_end((env_cls, seed))
         return clone(_states[(env_cls, seed)])
 
 
