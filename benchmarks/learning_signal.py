@@ -5,8 +5,9 @@ conversations of many domains, scored on held-out tasks.
     OMP_NUM_THREADS=1 python benchmarks/learning_signal.py --quick               # smoke run, a few minutes
 
 Domains: the hand-written ones in --specs and the accepted domains of each `envdsl synth` output folder given with
---synth. Tasks are sampled per domain (`envdsl tasks`), solved by the oracle (`envdsl rollout --agent oracle`) and
-split per domain into training and held-out tasks. Unseen domains (the hand-written --unseen ones plus
+--synth. Tasks are sampled per domain (`envdsl tasks`, each from its own generated initial state unless --initial
+says otherwise), solved by the oracle (`envdsl rollout --agent oracle`) and split per domain into training and
+held-out tasks. Unseen domains (the hand-written --unseen ones plus
 --unseen-synth synthesised ones drawn with --data-seed) give no training data; they are one fixed scoring set.
 Every training seed builds its own base (BPE tokenizer on the training text, initial weights) from --config
 (configs/train/small_cpu.yaml: 1.3M parameters, compact prompt), and trains these arms from it, each arm a job
@@ -44,6 +45,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -204,9 +206,39 @@ def sizes_from(args: argparse.Namespace) -> Sizes:
 
 
 def envdsl(*args: str) -> None:
-    done = subprocess.run([sys.executable, "-m", "envdsl", *args], cwd=REPO, capture_output=True, text=True)
-    if done.returncode != 0:
-        sys.exit(f"envdsl {args[0]} failed ({done.returncode}):\n{done.stderr.strip() or done.stdout.strip()}")
+    envdsl_at_once([list(args)])
+
+
+def envdsl_at_once(runs: list[list[str]]) -> None:
+    """`python -m envdsl ARGS` for every ARGS of `runs`, all at once, one process each; the first that fails ends
+    the benchmark with its message."""
+    logs = [tempfile.TemporaryFile(mode="w+") for _ in runs]  # files, not pipes: a full pipe would stall a run
+    procs = [subprocess.Popen([sys.executable, "-m", "envdsl", *args], cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
+                              text=True) for args, log in zip(runs, logs)]
+    codes = [proc.wait() for proc in procs]
+    for args, code, log in zip(runs, codes, logs):
+        log.seek(0)
+        if code != 0:
+            sys.exit(f"envdsl {args[0]} failed ({code}):\n{log.read().strip()}")
+        log.close()
+
+
+def split_evenly(items: list[Path], parts: int) -> list[list[Path]]:
+    """`items` in at most `parts` runs of consecutive items, their sizes differing by at most one."""
+    parts = max(1, min(parts, len(items)))
+    size, extra = divmod(len(items), parts)
+    bounds = [i * size + min(i, extra) for i in range(parts + 1)]
+    return [items[a:b] for a, b in zip(bounds, bounds[1:])]
+
+
+def domain_folders(folders: list[Path]) -> list[Path]:
+    """The folders `envdsl tasks` is given, a folder that holds domains in subfolders (specs/) replaced by those
+    subfolders, so that they can be sampled side by side."""
+    out = []
+    for folder in folders:
+        subs = sorted(d for d in folder.iterdir() if d.is_dir() and any(d.rglob("*.env"))) if folder.is_dir() else []
+        out += subs if subs and not any(folder.glob("*.env")) else [folder]
+    return out
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
@@ -245,18 +277,26 @@ def synth_domain_folders(folders: list[Path], count: int, seed: int) -> list[Pat
     return found
 
 
-def sample_tasks(work: Path, sources: list[list[Path]], n: int, seed: int,
-                 initial: str = "generated") -> list[list[dict[str, Any]]]:
-    """`envdsl tasks FOLDER... -n N --initial INITIAL` per source: the tasks of each source, in file order."""
+def sample_tasks(work: Path, sources: list[list[Path]], n: int, seed: int, initial: str = "generated",
+                 processes: int = 1) -> list[list[dict[str, Any]]]:
+    """`envdsl tasks FOLDER... -n N --initial INITIAL` per source: the tasks of each source, in file order. The
+    domains are split over `processes` runs side by side; every domain has its own random stream, so the joined
+    file is the one a single run writes."""
     out = []
     for i, folders in enumerate(sources):
         path = work / f"tasks-{i}.jsonl"
-        args = ["tasks", *map(str, folders), "-n", str(n), "--seed", str(seed), "--initial", initial,
-                "--generated-states", str(GENERATED_STATES), "-o", str(path)]
+        options = ["-n", str(n), "--seed", str(seed), "--initial", initial, "--generated-states", str(GENERATED_STATES)]
+        args = ["tasks", *map(str, folders), *options, "-o", str(path)]
         stamp = path.with_suffix(".command.json")
         # sampling is deterministic: a rerun with the same command reuses the tasks it wrote (minutes for ~300 domains)
         if folders and not (path.is_file() and stamp.is_file() and json.loads(stamp.read_text()) == args):
-            envdsl(*args)
+            parts = [work / f"tasks-{i}.part{j}.jsonl" for j in range(processes)]
+            runs = [["tasks", *map(str, chunk), *options, "-o", str(part)]
+                    for chunk, part in zip(split_evenly(domain_folders(folders), processes), parts)]
+            envdsl_at_once(runs)
+            path.write_text("".join(Path(run[-1]).read_text(encoding="utf-8") for run in runs), encoding="utf-8")
+            for run in runs:
+                Path(run[-1]).unlink()
             stamp.write_text(json.dumps(args), encoding="utf-8")
         out.append(read_tasks(path) if folders else [])
     return out
@@ -268,14 +308,15 @@ def write_tasks(path: Path, tasks: list[dict[str, Any]]) -> Path:
     return write_jsonl(path, relative_specs(tasks, path))
 
 
-def oracle_rows(tasks: list[dict[str, Any]], out: Path) -> list[dict[str, Any]]:
+def oracle_rows(tasks: list[dict[str, Any]], out: Path, processes: int = 1) -> list[dict[str, Any]]:
     """The oracle's conversations of `tasks` that pass the filters (the training data format)."""
     if not tasks:
         return []
     # the input lies beside the run folder: `envdsl rollout` writes only into an empty folder or one of its own runs
     shutil.rmtree(out, ignore_errors=True)
+    # the dataset is the same for any number of rollout processes (envdsl writes it in task order)
     envdsl("rollout", str(write_tasks(out.with_name(out.name + "-tasks.jsonl"), tasks)), "-o", str(out),
-           "--agent", "oracle")
+           "--agent", "oracle", "--workers", str(processes))
     return [row for shard in sorted((out / "dataset").glob("shard-*.jsonl")) for row in read_jsonl(shard)]
 
 
@@ -506,7 +547,8 @@ def main() -> None:
         sys.exit(f"--specs {args.specs}: no such folder")
     synth_folders = synth_domain_folders(args.synth, sizes.synth_domains, args.data_seed)
     sources = [[args.specs.resolve()], synth_folders]
-    tasks_per_source = sample_tasks(work, sources, sizes.tasks_per_domain, args.data_seed, args.initial)
+    # the data stage has the machine to itself: as many processes as the training jobs will have
+    tasks_per_source = sample_tasks(work, sources, sizes.tasks_per_domain, args.data_seed, args.initial, args.jobs)
     hand = sorted({t["domain"] for t in tasks_per_source[0]})
     synth = sorted({t["domain"] for ts in tasks_per_source[1:] for t in ts} - set(hand))
     try:
@@ -531,9 +573,9 @@ def main() -> None:
         heldout["unseen"][domain] = tasks[domain]
     group_tasks = {g: round_robin(per, sorted(per), sizes.eval_tasks) for g, per in heldout.items()}
 
-    train_rows = by_domain(oracle_rows(train_tasks, work / "rollouts" / "train"))
+    train_rows = by_domain(oracle_rows(train_tasks, work / "rollouts" / "train", args.jobs))
     main_pool = [d for d in main_pool if d in train_rows]  # a domain whose every oracle conversation was filtered out
-    heldout_rows = oracle_rows([t for g in group_tasks.values() for t in g], work / "rollouts" / "heldout")
+    heldout_rows = oracle_rows([t for g in group_tasks.values() for t in g], work / "rollouts" / "heldout", args.jobs)
     groups = {}
     for g, ts in group_tasks.items():
         ids = {t["task_id"] for t in ts}

@@ -208,3 +208,20 @@ def test_sampled_tasks_start_from_their_own_generated_states(tmp_path):
     assert len(set(emails)) >= 10
     [seeded] = sample_tasks(tmp_path / "s", [[REPO / "specs" / "bank"]], 4, seed=0, initial="seed")
     assert {t["initial"]["kind"] for t in seeded} == {"seed"}
+
+
+def test_tasks_sampled_side_by_side_are_the_tasks_of_one_run(tmp_path):
+    """The data stage splits the domains over processes; the joined file must be byte for byte the one a single
+    `envdsl tasks` run writes (each domain has its own random stream), the built-in specs/ folder included."""
+    from learning_signal import domain_folders, sample_tasks, split_evenly
+
+    specs = REPO / "specs"
+    assert [p.name for p in domain_folders([specs])][:3] == ["bank", "clinic", "food"]
+    assert split_evenly([Path(str(i)) for i in range(5)], 2) == [[Path("0"), Path("1"), Path("2")],
+                                                                 [Path("3"), Path("4")]]
+    assert split_evenly([Path("a")], 4) == [[Path("a")]]
+    sample_tasks(tmp_path / "one", [[specs]], 2, seed=5)
+    sample_tasks(tmp_path / "two", [[specs]], 2, seed=5, processes=3)
+    one, two = (tmp_path / "one" / "tasks-0.jsonl").read_bytes(), (tmp_path / "two" / "tasks-0.jsonl").read_bytes()
+    assert one == two and one.count(b"\n") >= 18
+    assert sorted(p.name for p in (tmp_path / "two").iterdir()) == ["tasks-0.command.json", "tasks-0.jsonl"]
