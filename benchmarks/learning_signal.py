@@ -154,7 +154,8 @@ def parse_args() -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="tiny model and sizes: checks the script runs")
     ap.add_argument("--results", type=Path, default=DEFAULT_RESULTS, help="folder for the JSON file and the plots")
-    ap.add_argument("--work", type=Path, default=REPO / "runs" / "learning_signal", help="tasks, rollouts, models")
+    ap.add_argument("--work", type=Path, default=REPO / "runs" / "learning_signal",
+                    help="tasks, rollouts, models (under quick/, full/ or full_TAG/)")
     ap.add_argument("--specs", type=Path, default=REPO / "specs", help="hand-written spec folder")
     ap.add_argument("--synth", type=Path, action="append", default=[],
                     help="`envdsl synth` output folder (its accepted/ domains are used); repeatable")
@@ -538,7 +539,8 @@ def main() -> None:
     if args.config:
         sizes.config = args.config
     sizes.config_overrides = [*sizes.config_overrides, *args.overrides]
-    work = args.work.resolve() / ("quick" if args.quick else "full")
+    # a tagged run keeps its own tasks, models and evaluations: it would otherwise overwrite the untagged run's
+    work = args.work.resolve() / (("quick" if args.quick else "full") + (f"_{args.tag}" if args.tag else ""))
     work.mkdir(parents=True, exist_ok=True)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
