@@ -15,6 +15,7 @@ import threading
 from collections import OrderedDict
 from typing import Any
 
+from envdsl.ir.actors import ActorView
 from envdsl.ir.rules import PolicyRules
 from envdsl.runtime.generate import GenerationError, generate_state
 from envdsl.runtime.store import clone
@@ -34,8 +35,9 @@ _STATES_KEPT = 512
 _lock = threading.Lock()
 
 
-def realistic_state(env_cls: type, seed: int) -> dict[str, Any]:
-    """The realistic generated state for a generator seed (GenerationError, naming the rule, if none)."""
+def realistic_state(env_cls: type, seed: int, *, seed_user_state: bool = False) -> dict[str, Any]:
+    """The realistic generated state for a generator seed (GenerationError, naming the rule, if none); with
+    `seed_user_state`, the spec's `user state` fields as the seed state has them (a two-actor task's home)."""
     with _lock:
         if (env_cls, seed) not in _states:
             if env_cls not in _hooks:
@@ -56,18 +58,24 @@ def realistic_state(env_cls: type, seed: int) -> dict[str, Any]:
             if len(_states) > _STATES_KEPT:
                 _states.popitem(last=False)
         _states.move_to_end((env_cls, seed))
-        return clone(_states[(env_cls, seed)])
+        state = clone(_states[(env_cls, seed)])
+        if seed_user_state:
+            seed_state = _hooks[env_cls][1]
+            for name in ActorView.from_ir(env_cls.ir()).user_state:  # type: ignore[attr-defined]
+                if name in seed_state:
+                    state[name] = clone(seed_state[name])
+        return state
 
 
 class InitialStates:
     """Where a sampler's tasks start: the seed state, or one of `count` generated realistic states (mode
-    "generated"; "mixed" draws either, half and half), chosen with the sampler's own random stream. Each generated
-    state is made once per sampler; a generator seed whose state cannot be made is remembered with the reason."""
+    "generated"; "mixed" draws either, half and half), chosen with the sampler's own random stream. The states
+    come from realistic_state's cache; a generator seed whose state cannot be made is remembered with the reason,
+    so it is not tried again."""
 
     def __init__(self, env: Any, mode: str, count: int, rng: random.Random, *, seed_user_state: bool = False):
         self.env, self.mode, self.count, self.rng = env, mode, count, rng
         self.seed_user_state = seed_user_state  # the user's side of a generated state as the seed has it
-        self._made: dict[int, dict[str, Any] | None] = {}
         self.generation_errors: dict[int, str] = {}  # generator seed -> the rule its states kept breaking
 
     def reset(self) -> dict[str, Any] | None:
@@ -77,7 +85,7 @@ class InitialStates:
             k = self.rng.randrange(self.count)
             state = self.generated(k)
             if state is not None:
-                self.env.reset(state=clone(state))
+                self.env.reset(state=state)
                 if self.seed_user_state:
                     return {"kind": "generated", "seed": k, "values": REALISTIC, "user_state": SEED}
                 return {"kind": "generated", "seed": k, "values": REALISTIC}
@@ -87,17 +95,15 @@ class InitialStates:
         return {"kind": "seed"}
 
     def generated(self, k: int) -> dict[str, Any] | None:
-        """Generator seed k's realistic state as the environment holds it (checked like any given state), made
-        once; None, with the reason in generation_errors, when no state can be made."""
-        if k not in self._made:
-            try:
-                made = realistic_state(type(self.env), k)
-                self.env.reset(state=_with_seed_user_state(type(self.env), made) if self.seed_user_state else made)
-                self._made[k] = self.env.state()
-            except GenerationError as e:
-                self._made[k] = None
-                self.generation_errors[k] = str(e)
-        return self._made[k]
+        """Generator seed k's realistic state (a copy); None, with the reason in generation_errors, when no state
+        can be made."""
+        if k in self.generation_errors:
+            return None
+        try:
+            return realistic_state(type(self.env), k, seed_user_state=self.seed_user_state)
+        except GenerationError as e:
+            self.generation_errors[k] = str(e)
+            return None
 
 
 def reset_to_initial(env: Any, initial: dict[str, Any] | None) -> None:
@@ -106,16 +112,8 @@ def reset_to_initial(env: Any, initial: dict[str, Any] | None) -> None:
     if initial.get("kind") != "generated":
         env.reset()
     elif initial.get("values") == REALISTIC:
-        state = realistic_state(type(env), int(initial["seed"]))
-        env.reset(state=_with_seed_user_state(type(env), state) if initial.get("user_state") == SEED else state)
+        env.reset(state=realistic_state(type(env), int(initial["seed"]),
+                                        seed_user_state=initial.get("user_state") == SEED))
     else:
         env.reset(seed=initial["seed"])
 
-
-def _with_seed_user_state(env_cls: type, state: dict[str, Any]) -> dict[str, Any]:
-    """`state` with the values of the spec's `user state` fields taken from the seed state."""
-    seeded = env_cls()
-    seeded.reset()
-    seed_state = seeded.state()
-    user_fields = [s["name"] for s in env_cls.ir()["state"] if s.get("actor") == "user"]  # type: ignore[attr-defined]
-    return {**state, **{name: clone(seed_state[name]) for name in user_fields if name in seed_state}}
