@@ -291,13 +291,13 @@ def sample_tasks(work: Path, sources: list[list[Path]], n: int, seed: int, initi
         stamp = path.with_suffix(".command.json")
         # sampling is deterministic: a rerun with the same command reuses the tasks it wrote (minutes for ~300 domains)
         if folders and not (path.is_file() and stamp.is_file() and json.loads(stamp.read_text()) == args):
-            parts = [work / f"tasks-{i}.part{j}.jsonl" for j in range(processes)]
-            runs = [["tasks", *map(str, chunk), *options, "-o", str(part)]
-                    for chunk, part in zip(split_evenly(domain_folders(folders), processes), parts)]
-            envdsl_at_once(runs)
-            path.write_text("".join(Path(run[-1]).read_text(encoding="utf-8") for run in runs), encoding="utf-8")
-            for run in runs:
-                Path(run[-1]).unlink()
+            chunks = split_evenly(domain_folders(folders), processes)
+            parts = [work / f"tasks-{i}.part{j}.jsonl" for j in range(len(chunks))]
+            envdsl_at_once([["tasks", *map(str, chunk), *options, "-o", str(part)]
+                            for chunk, part in zip(chunks, parts)])
+            path.write_text("".join(part.read_text(encoding="utf-8") for part in parts), encoding="utf-8")
+            for part in parts:
+                part.unlink()
             stamp.write_text(json.dumps(args), encoding="utf-8")
         out.append(read_tasks(path) if folders else [])
     return out
